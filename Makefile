@@ -1,0 +1,27 @@
+# Two commands on a fresh machine: `make demo` (set up, run the main job) and `make test`
+# (set up, run the tests). Both build .venv first: the CPU torch pin, then the project with
+# every extra, then the contrib plugin distributions.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONTRIB := $(wildcard contrib/*/pyproject.toml)
+
+.PHONY: setup demo test bench
+
+$(BIN)/.installed: pyproject.toml constraints.txt $(CONTRIB)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[all,dev]' $(patsubst %/pyproject.toml,./%,$(CONTRIB))
+	touch $@
+
+setup: $(BIN)/.installed
+
+demo: $(BIN)/.installed
+	$(BIN)/hookyard run examples/quickstart.toml
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(BIN)/.installed
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b --quick || exit 1; done

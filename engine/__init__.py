@@ -1,0 +1,118 @@
+"""Hookyard: a plugin engine for decision and text-generation pipelines.
+
+Plugins of six kinds (encoder, decoder, cate, solver, source, sink) are discovered through the
+`hookyard` entry-point group and chosen by name; nothing heavy is imported until one is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import (
+    ConfigError,
+    DataError,
+    HookyardError,
+    NotFittedError,
+    OptionError,
+    PipelineError,
+    PipelineValidationError,
+    PluginBuildError,
+    PluginConflictError,
+    PluginError,
+    PluginLoadError,
+    PluginMissingError,
+    StateError,
+    StepError,
+    UnknownKindError,
+    UnknownPluginError,
+)
+from engine.hookspecs import hookimpl, hookspec
+from engine.kinds import KINDS
+from engine.pipeline import Pipeline, RunResult, Step
+from engine.records import PluginInfo, Registration
+from engine.registry import default_registry
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KINDS", "ConfigError", "DataError", "HookyardError", "NotFittedError", "OptionError", "Pipeline",
+    "PipelineError", "PipelineValidationError", "PluginBuildError", "PluginConflictError", "PluginError",
+    "PluginInfo", "PluginLoadError", "PluginMissingError", "Registration", "RunResult", "StateError", "Step",
+    "StepError", "UnknownKindError", "UnknownPluginError", "cate", "decoder", "encoder", "get", "hookimpl",
+    "hookspec", "load", "load_pipeline", "plugin_info", "plugins", "register", "save", "sink", "solver",
+    "source",
+]
+
+
+def plugins(kind: str | None = None) -> list[PluginInfo]:
+    """Every registered plugin, or those of one kind, with whether each is usable here."""
+    return default_registry().plugins(kind)
+
+
+def plugin_info(kind: str, name: str) -> PluginInfo:
+    """The registration of one plugin by kind and name (or alias)."""
+    return default_registry().info(kind, name)
+
+
+def get(kind: str, name: Any, **options: Any) -> Any:
+    """A ready plugin instance of `kind` named `name`, built with `options`.
+
+    An already built object is accepted in place of a name and returned as it is.
+    """
+    return default_registry().build(kind, name, **options)
+
+
+def encoder(name: Any, **options: Any) -> Any:
+    """An encoder plugin by name (for example "onehot")."""
+    return get("encoder", name, **options)
+
+
+def decoder(name: Any, **options: Any) -> Any:
+    """A decoder plugin by name (for example "beam")."""
+    return get("decoder", name, **options)
+
+
+def cate(name: Any, **options: Any) -> Any:
+    """A CATE estimator plugin by name (for example "dml")."""
+    return get("cate", name, **options)
+
+
+def solver(name: Any, **options: Any) -> Any:
+    """A solver plugin by name (for example "mckp")."""
+    return get("solver", name, **options)
+
+
+def source(name: Any, **options: Any) -> Any:
+    """A data source plugin by name (for example "duckdb")."""
+    return get("source", name, **options)
+
+
+def sink(name: Any, **options: Any) -> Any:
+    """A sink plugin by name (for example "parquet")."""
+    return get("sink", name, **options)
+
+
+def register(plugin: Any, name: str | None = None) -> None:
+    """Register a plugin object (hookimpls: registrations or event observers) in this process."""
+    default_registry().register(plugin, name=name)
+
+
+def save(plugin: Any, path: Any, **kwargs: Any) -> Any:
+    """Save a fitted plugin's state as a JSON document (atomically); see `engine.persistence`."""
+    from engine import persistence
+
+    return persistence.save(plugin, path, **kwargs)
+
+
+def load(path: Any) -> Any:
+    """Rebuild a plugin saved with `save`, through the registry."""
+    from engine import persistence
+
+    return persistence.load(path)
+
+
+def load_pipeline(path: Any, overrides: Any = ()) -> Pipeline:
+    """Read a TOML pipeline file (with optional "step.field=value" overrides)."""
+    from engine import config
+
+    return config.load_pipeline(path, overrides)

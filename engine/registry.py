@@ -1,0 +1,379 @@
+"""Plugin discovery (entry points, once per process), validation, conflicts and lookup by name."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as metadata
+import importlib.util
+import os
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import pluggy
+
+from engine import hookspecs
+from engine.errors import (
+    OptionError,
+    PluginBuildError,
+    PluginConflictError,
+    PluginError,
+    PluginLoadError,
+    PluginMissingError,
+    UnknownPluginError,
+)
+from engine.kinds import KINDS, kind_spec
+from engine.names import did_you_mean, normalize
+from engine.options import option_problems
+from engine.records import PluginInfo, Registration
+
+ENTRY_POINT_GROUP = "hookyard"
+BUILTIN_DISTRIBUTION = "hookyard"
+LOCAL_DISTRIBUTION = "__main__"
+
+ENV_LOAD = "HOOKYARD_LOAD_PLUGINS"
+ENV_DISABLE = "HOOKYARD_DISABLE_PLUGINS"
+ENV_STRICT = "HOOKYARD_STRICT_PLUGINS"
+
+
+class PluginLoadWarning(UserWarning):
+    """A distribution's plugins were skipped because they failed to import or validate."""
+
+
+def canonical_distribution(name: str) -> str:
+    """PEP 503 normalisation, so 'Hookyard_RunLog' and 'hookyard-runlog' select the same distribution."""
+    return re.sub(r"[-_.]+", "-", name).lower().strip()
+
+
+def _env_list(value: str) -> set[str]:
+    return {canonical_distribution(v) for v in value.split(",") if v.strip()}
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class Registry:
+    """Every plugin this process can use, found through the `hookyard` entry-point group.
+
+    Entry points are scanned once, on first use; a plugin's factory is imported only when that
+    plugin is asked for by name. `environ` is read at discovery for the selection variables.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = os.environ if environ is None else environ
+        self._pm: pluggy.PluginManager | None = None
+        self._sources: dict[str, tuple[str, str]] = {}
+        self._index: dict[str, dict[str, list[PluginInfo]]] | None = None
+        self._factories: dict[tuple[str, str], Any] = {}
+        self._present: dict[str, bool] = {}
+
+    @property
+    def strict(self) -> bool:
+        return _truthy(self._environ.get(ENV_STRICT))
+
+    @property
+    def plugin_manager(self) -> pluggy.PluginManager:
+        """The pluggy manager with every selected distribution registered (discovers on first use)."""
+        if self._pm is None:
+            self._pm = self._discover()
+        return self._pm
+
+    @property
+    def hook(self) -> Any:
+        return self.plugin_manager.hook
+
+    def _discover(self) -> pluggy.PluginManager:
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs)
+        seen: set[tuple[str, str]] = set()
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist is not None else "unknown"
+            version = ep.dist.version if ep.dist is not None else "0"
+            if (dist, ep.name) in seen or not self._selected(dist, ep.name):
+                continue
+            seen.add((dist, ep.name))
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                self._skip(dist, f"its entry point '{ep.name} = {ep.value}' failed to import: {exc!r}")
+                continue
+            self._register(pm, plugin, f"{dist}:{ep.name}", dist, version)
+        return pm
+
+    def _selected(self, dist: str, entry_point: str) -> bool:
+        key = canonical_distribution(dist)
+        disabled = _env_list(self._environ.get(ENV_DISABLE, ""))
+        if key in disabled or canonical_distribution(entry_point) in disabled:
+            return False
+        allowed = self._environ.get(ENV_LOAD)
+        if allowed is None or key == BUILTIN_DISTRIBUTION:
+            return True
+        return key in _env_list(allowed)
+
+    def _register(self, pm: pluggy.PluginManager, plugin: Any, plugin_name: str, dist: str, version: str) -> None:
+        if pm.is_registered(plugin):
+            return
+        try:
+            pm.register(plugin, name=plugin_name)
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if pm.is_registered(plugin):
+                pm.unregister(plugin)
+            self._skip(dist, f"its plugin '{plugin_name}' failed validation: {exc}")
+            return
+        self._sources[plugin_name] = (dist, version)
+        self._index = None
+
+    def _skip(self, dist: str, reason: str) -> None:
+        message = f"hookyard: skipped plugins of distribution '{dist}': {reason}"
+        if self.strict:
+            raise PluginLoadError(message + f" (unset {ENV_STRICT} to skip it with a warning instead)")
+        warnings.warn(message + f" (set {ENV_DISABLE}={dist} to silence this)", PluginLoadWarning, stacklevel=4)
+
+    def register(self, plugin: Any, name: str | None = None, distribution: str = LOCAL_DISTRIBUTION) -> None:
+        """Register a plugin object (module, class or instance with hookimpls) in this process.
+
+        For notebooks, scripts and observers that are not installed as a distribution; it is
+        validated exactly as an entry point is.
+        """
+        pm = self.plugin_manager
+        plugin_name = name or f"{distribution}:{getattr(plugin, '__name__', type(plugin).__name__)}"
+        before = len(self._sources)
+        self._register(pm, plugin, plugin_name, distribution, "0")
+        if len(self._sources) == before and not pm.is_registered(plugin):
+            raise PluginLoadError(f"plugin {plugin_name!r} could not be registered (see the warning above)")
+
+    def unregister(self, plugin: Any) -> None:
+        """Remove a plugin registered with `register`."""
+        name = self.plugin_manager.get_name(plugin)
+        if name is not None:
+            self.plugin_manager.unregister(plugin)
+            self._sources.pop(name, None)
+            self._index = None
+            self._factories.clear()
+
+    def _build_index(self) -> dict[str, dict[str, list[PluginInfo]]]:
+        index: dict[str, dict[str, list[PluginInfo]]] = {kind: {} for kind in KINDS}
+        for spec in KINDS.values():
+            caller = getattr(self.hook, spec.hook)
+            for impl in caller.get_hookimpls():
+                dist, version = self._sources.get(impl.plugin_name, (LOCAL_DISTRIBUTION, "0"))
+                for registration in self._registrations(impl, spec.name, dist):
+                    info = PluginInfo(registration, dist, version, "available")
+                    for name in registration.names:
+                        index[spec.name].setdefault(name, []).append(info)
+        return self._mark_conflicts(index)
+
+    def _registrations(self, impl: Any, kind: str, dist: str) -> Iterator[Registration]:
+        try:
+            records = list(impl.function() or ())
+        except Exception as exc:
+            self._skip(dist, f"its hook '{impl.function.__name__}' raised {exc!r}")
+            return
+        for record in records:
+            if not isinstance(record, Registration) or record.kind != kind:
+                what = record.kind if isinstance(record, Registration) else type(record).__name__
+                self._skip(
+                    dist,
+                    f"its hook '{impl.function.__name__}' returned a {what!r} record where "
+                    f"engine.Registration(kind={kind!r}, ...) records were expected",
+                )
+                continue
+            yield record
+
+    def _mark_conflicts(self, index: dict[str, dict[str, list[PluginInfo]]]) -> dict[str, dict[str, list[PluginInfo]]]:
+        rivals: dict[int, set[str]] = {}
+        messages = []
+        for kind, names in index.items():
+            for name, infos in names.items():
+                if len(infos) > 1:
+                    messages.append(_conflict_message(kind, name, infos))
+                    for info in infos:
+                        rivals.setdefault(id(info), set()).update(o.distribution for o in infos if o is not info)
+        if messages and self.strict:
+            raise PluginConflictError("\n".join(messages))
+        for message in messages:
+            warnings.warn(message, PluginLoadWarning, stacklevel=4)
+        marked: dict[int, PluginInfo] = {}
+        for names in index.values():
+            for name, infos in names.items():
+                names[name] = [
+                    marked.setdefault(id(i), _with(i, status="conflict", conflict=tuple(sorted(rivals[id(i)]))))
+                    if id(i) in rivals else i
+                    for i in infos
+                ]
+        return index
+
+    @property
+    def index(self) -> dict[str, dict[str, list[PluginInfo]]]:
+        if self._index is None:
+            self._index = self._build_index()
+        return self._index
+
+    def plugins(self, kind: str | None = None) -> list[PluginInfo]:
+        """Every registered plugin (of one kind when given), with its status checked now."""
+        kinds = [kind_spec(kind).name] if kind else list(KINDS)
+        out: list[PluginInfo] = []
+        for k in kinds:
+            unique = {id(i): i for infos in self.index[k].values() for i in infos}
+            for info in sorted(unique.values(), key=lambda i: (i.name, i.distribution)):
+                out.append(self._with_status(info))
+        return out
+
+    def _with_status(self, info: PluginInfo) -> PluginInfo:
+        if info.status == "conflict":
+            return info
+        missing = tuple(name for name in info.registration.requires if not self._importable(name))
+        return _with(info, status="missing", missing=missing) if missing else info
+
+    def _importable(self, module: str) -> bool:
+        if module not in self._present:
+            try:
+                self._present[module] = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                self._present[module] = False
+        return self._present[module]
+
+    def names(self, kind: str) -> list[str]:
+        """Every name and alias of a kind, sorted."""
+        return sorted(self.index[kind_spec(kind).name])
+
+    def info(self, kind: str, name: str) -> PluginInfo:
+        """The plugin of that kind answering to `name`; unknown or contested names raise."""
+        spec = kind_spec(kind)
+        key = normalize(name)
+        infos = self.index[spec.name].get(key)
+        if not infos:
+            available = sorted({i.name for v in self.index[spec.name].values() for i in v})
+            listing = ", ".join(available) or "none are installed"
+            raise UnknownPluginError(
+                f"no {spec.name} plugin named {name!r}.{did_you_mean(key, self.index[spec.name])} "
+                f"Available {spec.name} plugins: {listing}. `hookyard plugins` lists every plugin.",
+                kind=spec.name,
+                name=key,
+                available=available,
+            )
+        if len(infos) > 1:
+            raise PluginConflictError(_conflict_message(spec.name, key, infos))
+        return self._with_status(infos[0])
+
+    def factory(self, kind: str, name: str) -> Any:
+        """The plugin's factory (usually its class), imported on first use and cached."""
+        cache_key = (kind, name)
+        found = self._factories.get(cache_key)
+        if found is not None:
+            return found
+        info = self.info(kind, name)
+        if info.status == "missing":
+            raise PluginMissingError(
+                f"{info.kind} plugin '{info.name}' needs {', '.join(info.missing)}, which "
+                f"{'is' if len(info.missing) == 1 else 'are'} not installed. Install with: {info.install_hint}"
+            )
+        found = _import_factory(info)
+        self._factories[cache_key] = found
+        self._factories[(info.kind, info.name)] = found
+        return found
+
+    def build(self, kind: str, name: Any, **options: Any) -> Any:
+        """A ready instance of the named plugin built with `options`; a built object passes through."""
+        spec = kind_spec(kind)
+        if not isinstance(name, str):
+            return _check_built(spec.name, name, options)
+        factory = self.factory(spec.name, name)
+        info = self.info(spec.name, name)
+        where = f"{spec.name} plugin '{info.name}'"
+        problems = option_problems(factory, options, where=where)
+        if problems:
+            raise OptionError("\n".join(problems))
+        try:
+            return factory(**options)
+        except (PluginError, OptionError):
+            raise
+        except Exception as exc:
+            raise PluginBuildError(
+                f"{where} (from distribution '{info.distribution}') raised while being built: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def find(self, obj: Any) -> PluginInfo | None:
+        """The registration whose factory built `obj` (matched by class), or None."""
+        cls = obj if isinstance(obj, type) else type(obj)
+        target = f"{cls.__module__}:{cls.__qualname__}"
+        for infos in (i for kind in self.index.values() for i in kind.values()):
+            for info in infos:
+                if info.registration.factory == target:
+                    return info
+        return None
+
+
+def _import_factory(info: PluginInfo) -> Any:
+    module_name, _, attr = info.registration.factory.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except Exception as exc:
+        raise PluginLoadError(
+            f"{info.kind} plugin '{info.name}' from distribution '{info.distribution}' could not be "
+            f"loaded from {info.registration.factory!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    return obj
+
+
+def _check_built(kind: str, obj: Any, options: Mapping[str, Any]) -> Any:
+    if options:
+        raise OptionError(
+            f"options {sorted(options)} were given with an already built {kind}; "
+            "pass options when building it, or give a plugin name instead"
+        )
+    protocol = KINDS[kind].protocol
+    if not isinstance(obj, protocol):
+        needed = [m for m in _protocol_members(protocol) if not hasattr(obj, m)]
+        raise OptionError(
+            f"a {type(obj).__name__} object is not a {kind}: it lacks {', '.join(needed)}. "
+            f"Pass the name of a {kind} plugin or an object with those methods."
+        )
+    return obj
+
+
+def _protocol_members(protocol: type) -> list[str]:
+    return sorted(
+        name for name in vars(protocol)
+        if not name.startswith("_") and callable(getattr(protocol, name, None))
+    )
+
+
+def _conflict_message(kind: str, name: str, infos: Iterable[PluginInfo]) -> str:
+    claims = " and ".join(
+        f"distribution '{i.distribution}' ({i.registration.factory})" for i in infos
+    )
+    dists = [i.distribution for i in infos]
+    return (
+        f"{kind} name '{name}' is claimed by {claims}. Uninstall one of them, or disable one with "
+        f"{ENV_DISABLE}={dists[-1]}."
+    )
+
+
+def _with(info: PluginInfo, **changes: Any) -> PluginInfo:
+    import attrs
+
+    return attrs.evolve(info, **changes)
+
+
+_default: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry (entry points scanned once per process)."""
+    global _default
+    if _default is None:
+        _default = Registry()
+    return _default
+
+
+def reset() -> None:
+    """Forget discovered plugins so the next use scans entry points again (tests, reloading)."""
+    global _default
+    _default = None

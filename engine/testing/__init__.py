@@ -1,0 +1,24 @@
+"""Contract suites that plugin authors run against their own plugins with pytest.
+
+Subclass the suite of your plugin's kind in a test module, name the plugin, and pytest runs
+every contract test against it::
+
+    from engine.testing import EncoderContract
+
+    class TestMyEncoder(EncoderContract):
+        name = "my-encoder"
+        options = {"columns": ["colour"]}
+"""
+
+from engine.testing.base import PluginContract
+from engine.testing.cate import CATEContract
+from engine.testing.decoder import DecoderContract
+from engine.testing.encoder import EncoderContract
+from engine.testing.sink import SinkContract
+from engine.testing.solver import SolverContract
+from engine.testing.source import SourceContract
+
+__all__ = [
+    "CATEContract", "DecoderContract", "EncoderContract", "PluginContract", "SinkContract",
+    "SolverContract", "SourceContract",
+]

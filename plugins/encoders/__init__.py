@@ -1,0 +1,10 @@
+"""Built-in encoders plugins: registration records only; each implementation is imported on first use."""
+
+from __future__ import annotations
+
+from engine import Registration, hookimpl
+
+
+@hookimpl
+def register_encoders() -> list[Registration]:
+    return []
