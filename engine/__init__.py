@@ -28,7 +28,6 @@ from engine.errors import (
 )
 from engine.hookspecs import hookimpl, hookspec
 from engine.kinds import KINDS
-from engine.pipeline import Pipeline, RunResult, Step
 from engine.records import PluginInfo, Registration
 from engine.registry import default_registry
 
@@ -42,6 +41,19 @@ __all__ = [
     "hookspec", "load", "load_pipeline", "plugin_info", "plugins", "register", "save", "sink", "solver",
     "source",
 ]
+
+
+_LAZY = {"Pipeline": "engine.pipeline", "Step": "engine.pipeline", "RunResult": "engine.pipeline"}
+
+
+def __getattr__(name: str) -> Any:
+    """Pipeline classes load on first use, keeping `import engine` cheap for listing plugins."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
 
 
 def plugins(kind: str | None = None) -> list[PluginInfo]:
@@ -111,7 +123,7 @@ def load(path: Any) -> Any:
     return persistence.load(path)
 
 
-def load_pipeline(path: Any, overrides: Any = ()) -> Pipeline:
+def load_pipeline(path: Any, overrides: Any = ()) -> Any:
     """Read a TOML pipeline file (with optional "step.field=value" overrides)."""
     from engine import config
 

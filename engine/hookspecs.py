@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pluggy
 
-from engine.events import PipelineFinished, PipelineStarted, StepFinished, StepStarted
-from engine.records import Registration
+if TYPE_CHECKING:
+    from engine.events import PipelineFinished, PipelineStarted, StepFinished, StepStarted
+    from engine.records import Registration
 
 PROJECT = "hookyard"
 

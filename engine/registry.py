@@ -35,6 +35,7 @@ LOCAL_DISTRIBUTION = "__main__"
 ENV_LOAD = "HOOKYARD_LOAD_PLUGINS"
 ENV_DISABLE = "HOOKYARD_DISABLE_PLUGINS"
 ENV_STRICT = "HOOKYARD_STRICT_PLUGINS"
+EVENT_HOOKS = ("pipeline_start", "pipeline_end", "step_start", "step_end")
 
 
 class PluginLoadWarning(UserWarning):
@@ -121,7 +122,8 @@ class Registry:
         except pluggy.PluginValidationError as exc:
             if pm.is_registered(plugin):
                 pm.unregister(plugin)
-            self._skip(dist, f"its plugin '{plugin_name}' failed validation: {exc}")
+            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            self._skip(dist, f"its plugin '{plugin_name}' failed validation: {detail}")
             return
         self._sources[plugin_name] = (dist, version)
         self._index = None
@@ -261,7 +263,7 @@ class Registry:
 
     def factory(self, kind: str, name: str) -> Any:
         """The plugin's factory (usually its class), imported on first use and cached."""
-        cache_key = (kind, name)
+        cache_key = (kind, normalize(name))
         found = self._factories.get(cache_key)
         if found is not None:
             return found
@@ -273,7 +275,6 @@ class Registry:
             )
         found = _import_factory(info)
         self._factories[cache_key] = found
-        self._factories[(info.kind, info.name)] = found
         return found
 
     def build(self, kind: str, name: Any, **options: Any) -> Any:
@@ -296,6 +297,16 @@ class Registry:
                 f"{where} (from distribution '{info.distribution}') raised while being built: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+
+    def observers(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Distributions implementing pipeline event hooks: name -> (version, hook names)."""
+        found: dict[str, set[str]] = {}
+        for hook_name in EVENT_HOOKS:
+            for impl in getattr(self.hook, hook_name).get_hookimpls():
+                dist, _ = self._sources.get(impl.plugin_name, (LOCAL_DISTRIBUTION, "0"))
+                found.setdefault(dist, set()).add(hook_name)
+        versions = dict(self._sources.values())
+        return {dist: (versions.get(dist, "0"), tuple(sorted(hooks))) for dist, hooks in sorted(found.items())}
 
     def find(self, obj: Any) -> PluginInfo | None:
         """The registration whose factory built `obj` (matched by class), or None."""

@@ -23,7 +23,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def run(args: argparse.Namespace) -> int:
     from engine.registry import default_registry
 
-    infos = default_registry().plugins(args.kind)
+    registry = default_registry()
+    infos = registry.plugins(args.kind)
     if args.json:
         print(json.dumps([i.to_dict() for i in infos], indent=2))
         return 0
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
         reg = info.registration
         rows.append((reg.kind, reg.name, ",".join(reg.aliases) or "-", status, info.distribution, info.version, reg.summary))
     print(format_table(rows))
+    for dist, (version, hooks) in registry.observers().items():
+        print(f"observers: {dist} {version} ({', '.join(hooks)})")
     return 0
 
 

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         factory = registry.factory(info.kind, info.name)
         for name, param in declared_options(factory).items():
             default = None if param.default is inspect.Parameter.empty else repr(param.default)
-            annotation = None if param.annotation is inspect.Parameter.empty else str(param.annotation)
+            annotation = None if param.annotation is inspect.Parameter.empty else inspect.formatannotation(param.annotation)
             options[name] = {"type": annotation, "default": default, "required": default is None and param.default is inspect.Parameter.empty}
         doc = inspect.getdoc(factory) or ""
     else:
