@@ -1,17 +1,32 @@
-"""The sink contract: write a table somewhere, whole or not at all."""
+"""The sink contract: write a table (or a stream of record batches) somewhere, whole or not at all."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+import attrs
+
 from engine.flow import Flow
+from engine.kinds.source import DataSource
+
+
+@attrs.frozen
+class Written:
+    """Where a sink put the rows: `location` (a file, or a database file with `table`), the
+    `format` and how many `rows`."""
+
+    location: str
+    format: str
+    rows: int
+    table: str | None = None
 
 
 @runtime_checkable
 class Sink(Protocol):
-    """`write(table)` stores the table atomically and returns where it went."""
+    """`write(data)` stores a table, a RecordBatchReader or a source's scan atomically: a failure
+    midway leaves the target as it was (no partial file)."""
 
-    def write(self, table: Any) -> Any: ...
+    def write(self, data: Any) -> Written: ...
 
 
 protocol = Sink
@@ -21,3 +36,36 @@ def run_step(plugin: Sink, flow: Flow) -> Flow:
     """Write the incoming table; the flow passes on unchanged, noting where it was written."""
     written = plugin.write(flow.table)
     return flow.evolve(written=written)
+
+
+def record_batches(data: Any) -> Any:
+    """A RecordBatchReader over `data`: a reader as it is, a source's `scan()`, or any table-like
+    object `engine.tables.to_arrow` accepts (pyarrow, pandas, polars, dict of columns)."""
+    import pyarrow as pa
+
+    if isinstance(data, pa.RecordBatchReader):
+        return data
+    if isinstance(data, DataSource):
+        return data.scan()
+    from engine.tables import to_arrow
+
+    table = to_arrow(data)
+    return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+
+
+class RowCounter:
+    """Pass a reader's batches through while counting their rows (for `Written.rows`)."""
+
+    def __init__(self, reader: Any) -> None:
+        self.rows = 0
+        self._reader = reader
+
+    def reader(self) -> Any:
+        import pyarrow as pa
+
+        def batches() -> Any:
+            for batch in self._reader:
+                self.rows += batch.num_rows
+                yield batch
+
+        return pa.RecordBatchReader.from_batches(self._reader.schema, batches())

@@ -1,0 +1,226 @@
+"""The `duckdb` source: Parquet, CSV and JSON files (globs, lists, hive folders, S3), DuckDB
+database tables, or a SQL query, with projection and filters pushed down into DuckDB's scan."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from engine import filters as filtering
+from engine import progress
+from engine.errors import DataError, OptionError
+from engine.filters import Expression
+from engine.kinds.source import ArrowConversions, with_progress
+from plugins.sources import locations
+
+READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json"}
+DEFAULT_BATCH_SIZE = 131_072
+
+
+class DuckDBSource(ArrowConversions):
+    """Rows from files, a database table or a query, read by DuckDB.
+
+    Give exactly one of `path` (file, glob, folder or list of them; `s3://` too), `table` (in
+    `database`) or `sql` (over `database` when given, with named `$params`). `columns` and
+    `filters` become part of the query DuckDB plans, so they reach the Parquet reader (row-group
+    and hive-partition pruning); filter values are bound parameters. `threads`, `memory_limit`
+    ("4GB") and `temp_directory` configure the connection; `storage_options` go to s3fs.
+    """
+
+    label = "duckdb"
+
+    def __init__(
+        self,
+        path: str | Sequence[str] | None = None,
+        table: str | None = None,
+        sql: str | None = None,
+        database: str | None = None,
+        format: Literal["auto", "parquet", "csv", "json"] = "auto",
+        hive_partitioning: bool | None = None,
+        columns: Sequence[str] | None = None,
+        filters: Sequence[Any] | Expression | None = None,
+        params: Mapping[str, Any] | None = None,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        temp_directory: str | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        given = [name for name, value in (("path", path), ("table", table), ("sql", sql)) if value is not None]
+        if len(given) != 1:
+            raise OptionError(
+                "the duckdb source reads from exactly one of path=..., table=... or sql=...; "
+                + (f"got {' and '.join(given)}" if given else "got none")
+            )
+        if table is not None and database is None:
+            raise OptionError(f"table={table!r} needs database='<file>.duckdb' to say which database holds it")
+        if isinstance(path, str) and path.lower().endswith(locations.DATABASE_SUFFIXES):
+            raise OptionError(f"{path!r} looks like a DuckDB database: pass database={path!r} and table='<name>'")
+        if params is not None and sql is None:
+            raise OptionError("params are the named $parameters of sql=...; give them only with sql")
+        self.path = path
+        self.table = table
+        self.sql = sql
+        self.database = database
+        self.format = format
+        self.hive_partitioning = hive_partitioning
+        self.columns = columns
+        self.filters = filters
+        self.params = params
+        self.threads = threads
+        self.memory_limit = memory_limit
+        self.temp_directory = temp_directory
+        self.storage_options = storage_options
+        self._expr = filtering.parse(filters)
+
+    @property
+    def _paths(self) -> list[str]:
+        if self.path is None:
+            return []
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+    @property
+    def _reads_s3(self) -> bool:
+        return any(map(locations.is_s3, self._paths)) or "s3://" in (self.sql or "").lower()
+
+    @functools.cached_property
+    def _connection(self) -> Any:
+        import duckdb
+
+        config = {
+            key: value
+            for key, value in (
+                ("threads", self.threads), ("memory_limit", self.memory_limit), ("temp_directory", self.temp_directory),
+            )
+            if value is not None
+        }
+        try:
+            if self.database is not None:
+                con = duckdb.connect(self.database, read_only=True, config=config)
+            else:
+                con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            what = f"the database {self.database!r}" if self.database else "an in-memory database"
+            raise DataError(f"duckdb source: cannot open {what}: {exc}") from exc
+        if self._reads_s3:
+            con.register_filesystem(self._s3)
+        return con
+
+    @functools.cached_property
+    def _s3(self) -> Any:
+        return locations.s3_filesystem(self.storage_options)
+
+    @functools.cached_property
+    def _from(self) -> tuple[str, dict[str, Any]]:
+        """The FROM item and its parameters, checked to bind, with projection and filter columns verified."""
+        if self.sql is not None:
+            item, params = f"({self.sql.strip().rstrip(';')}) AS source", dict(self.params or {})
+        elif self.table is not None:
+            item, params = ".".join(filtering.quote(part) for part in self.table.split(".")), {}
+        else:
+            located = locations.locate(self._paths, self.format, self._s3 if self._reads_s3 else None)
+            params = {"source_path": list(located.patterns)}
+            options = ""
+            if self.hive_partitioning is not None:
+                params["source_hive"] = self.hive_partitioning
+                options = ", hive_partitioning=$source_hive"
+            item = f"{READERS[located.format]}($source_path{options})"
+        with self._errors("cannot read the source"):
+            names = self._connection.cursor().sql(f"SELECT * FROM {item}", params=params).columns
+        where = f"duckdb source ({self._what})"
+        filtering.check_columns(self.columns or (), names, what="the projection", where=where)
+        filtering.check_columns(filtering.columns(self._expr), names, what="the filter", where=where)
+        return item, params
+
+    @property
+    def _what(self) -> str:
+        if self.sql is not None:
+            return "sql query"
+        if self.table is not None:
+            return f"table {self.table!r} in {self.database!r}"
+        return f"path {self.path!r}"
+
+    def _statement(self) -> tuple[str, dict[str, Any]]:
+        """The whole query (projection and filter included) and its bound parameters."""
+        item, base_params = self._from
+        params = dict(base_params)
+        projection = "*" if self.columns is None else ", ".join(map(filtering.quote, self.columns))
+        query = f"SELECT {projection} FROM {item}"
+        if self._expr is not None:
+            query += f" WHERE {filtering.to_sql(self._expr, params)}"
+        return query, params
+
+    @contextlib.contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """DuckDB's errors as DataErrors that say which source and what to do."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.Error as exc:
+            raise DataError(f"duckdb source ({self._what}): {doing}: {self._advice(exc)}") from exc
+
+    def _advice(self, exc: Exception) -> str:
+        import duckdb
+
+        text = str(exc).strip()
+        if "PermissionError" in text:
+            return f"S3 refused access; {locations.CREDENTIALS_HINT}"
+        if isinstance(exc, duckdb.ParserException):
+            return f"the SQL does not parse: {text}"
+        if isinstance(exc, duckdb.CatalogException) and self.database is not None:
+            tables = [".".join(row) for row in self._connection.cursor().sql(
+                "SELECT table_schema, table_name FROM information_schema.tables ORDER BY ALL"
+            ).fetchall()]
+            return f"{text} The database {self.database!r} has the tables: {', '.join(tables) or 'none'}."
+        return text
+
+    def _relation(self, query: str, params: dict[str, Any]) -> Any:
+        return self._connection.cursor().sql(query, params=params)
+
+    def schema(self) -> Any:
+        """The Arrow schema of the projected columns (planned, not scanned)."""
+        query, params = self._statement()
+        with self._errors("cannot plan the query"):
+            return self._relation(f"SELECT * FROM ({query}) LIMIT 0", params).to_arrow_table().schema
+
+    def count(self) -> int:
+        """Rows that pass the filter (DuckDB answers from Parquet metadata where it can)."""
+        query, params = self._statement()
+        with self._errors("cannot count the rows"):
+            return int(self._relation(f"SELECT count(*) FROM ({query})", params).fetchall()[0][0])
+
+    def scan(self, batch_size: int | None = None) -> Any:
+        """A RecordBatchReader on a cursor of its own, at most `batch_size` rows per batch."""
+        query, params = self._statement()
+        with self._errors("cannot run the query"):
+            reader = self._relation(query, params).to_arrow_reader(batch_size or DEFAULT_BATCH_SIZE)
+        return with_progress(reader, desc=f"duckdb {self._what}")
+
+    def to_arrow(self) -> Any:
+        """Every projected, filtered row as one pyarrow Table."""
+        if progress.enabled():
+            return self.scan().read_all()
+        query, params = self._statement()
+        with self._errors("cannot run the query"):
+            return self._relation(query, params).to_arrow_table()
+
+    def explain(self) -> str:
+        """The query with its bound parameters and DuckDB's physical plan, where the pushed-down
+        projection, filters and pruned files show in the scan operator."""
+        query, params = self._statement()
+        with self._errors("cannot plan the query"):
+            plan = self._relation(query, params).explain()
+        return f"duckdb source: {self._what}\nSQL: {query}\nParameters: {params!r}\n\n{plan}"
+
+    def close(self) -> None:
+        """Release the connection (and with it any database file)."""
+        if "_connection" in self.__dict__:
+            self.__dict__.pop("_connection").close()
+
+    def __enter__(self) -> DuckDBSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
