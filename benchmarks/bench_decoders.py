@@ -1,0 +1,137 @@
+"""Decoders side by side: ours vs transformers' `generate` vs the seed article's cache-less beam loop.
+
+Randomly initialised GPT-2-small- and T5-small-shaped models (small ones with --quick), torch
+pinned to one thread, everything in this one process. Every run generates exactly
+max_new_tokens (min_new_tokens is set to it) so that no method stops early by chance.
+Prints one line per setting with our time / theirs, then one JSON line:
+greedy_vs_generate and beam_vs_generate (ours / generate, width 4, 64 new tokens, GPT-2 shape),
+speedup_vs_seed_loop (seed loop / ours, width 4, 64 new tokens, T5 shape, as in the article).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+import engine
+
+PROMPT_TOKENS = 24
+BATCH = 2
+
+
+def models(quick: bool) -> dict[str, Any]:
+    from transformers import GPT2Config, GPT2LMHeadModel, T5Config, T5ForConditionalGeneration
+
+    torch.manual_seed(0)
+    if quick:
+        gpt2 = GPT2Config(n_layer=2, n_embd=128, n_head=4, vocab_size=2000, eos_token_id=1, pad_token_id=2)
+        t5 = T5Config(vocab_size=2000, d_model=128, d_kv=32, d_ff=256, num_layers=2, num_heads=4,
+                      pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    else:
+        gpt2 = GPT2Config(eos_token_id=1, pad_token_id=2)
+        t5 = T5Config(vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6, num_heads=8,
+                      pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    return {"gpt2": GPT2LMHeadModel(gpt2).eval(), "t5": T5ForConditionalGeneration(t5).eval()}
+
+
+def best_time(run: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def ours(model: Any, prompts: list[list[int]], width: int, tokens: int) -> Callable[[], Any]:
+    name = "greedy" if width == 1 else "beam"
+    extra = {} if width == 1 else {"beam_width": width}
+    decoder = engine.decoder(name, model=model, max_new_tokens=tokens, min_new_tokens=tokens, **extra)
+    return lambda: decoder.generate(prompts)
+
+
+def theirs(model: Any, prompts: list[list[int]], width: int, tokens: int) -> Callable[[], Any]:
+    ids = torch.tensor(prompts)
+    mask = torch.ones_like(ids)
+
+    def run() -> Any:
+        with torch.inference_mode():
+            return model.generate(input_ids=ids, attention_mask=mask, num_beams=width, do_sample=False,
+                                  max_new_tokens=tokens, min_new_tokens=tokens)
+
+    return run
+
+
+def seed_loop(model: Any, prompts: list[list[int]], width: int, tokens: int) -> Callable[[], Any]:
+    """The article's loop: every candidate re-run from scratch, one forward pass each, no cache."""
+    start = model.config.decoder_start_token_id
+
+    def one(prompt: list[int]) -> list[tuple[float, list[int]]]:
+        source = torch.tensor([prompt])
+        candidates = [(0.0, [start] if model.config.is_encoder_decoder else [])]
+        for _ in range(tokens):
+            expanded = []
+            for score, ids in candidates:
+                if model.config.is_encoder_decoder:
+                    out = model(input_ids=source, decoder_input_ids=torch.tensor([ids]))
+                else:
+                    out = model(input_ids=torch.tensor([prompt + ids]))
+                probs = torch.softmax(out.logits[:, -1, :], dim=-1)
+                top_probs, top_ids = probs.topk(width)
+                for p, t in zip(top_probs[0].tolist(), top_ids[0].tolist()):
+                    expanded.append((score + torch.log(torch.tensor(p)).item(), ids + [t]))
+            candidates = sorted(expanded, key=lambda c: c[0], reverse=True)[:width]
+        return candidates
+
+    def run() -> Any:
+        with torch.inference_mode():
+            return [one(p) for p in prompts]
+
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small models, fewer settings")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per setting; the best counts")
+    parser.add_argument("--widths", type=int, nargs="+", default=None, help="beam widths (1 and 4 always run)")
+    parser.add_argument("--lengths", type=int, nargs="+", default=None, help="new tokens (64 always runs)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    repeats = args.repeats or (2 if args.quick else 3)
+    widths = sorted({1, 4, *(args.widths or ((1, 4) if args.quick else (1, 2, 4, 8)))})
+    lengths = sorted({64, *(args.lengths or ((32, 64) if args.quick else (32, 64, 128)))})
+    built = models(args.quick)
+    generator = torch.Generator().manual_seed(1)
+    ratios: dict[tuple[str, int, int], float] = {}
+    for shape, model in built.items():
+        vocab = model.config.vocab_size
+        prompts = torch.randint(3, vocab, (BATCH, PROMPT_TOKENS), generator=generator).tolist()
+        for width in widths:
+            for tokens in lengths:
+                mine = best_time(ours(model, prompts, width, tokens), repeats)
+                anchor = best_time(theirs(model, prompts, width, tokens), repeats)
+                ratios[(shape, width, tokens)] = mine / anchor
+                print(f"{shape:5} width {width} tokens {tokens:3}: ours {mine:7.3f}s  generate {anchor:7.3f}s  "
+                      f"ratio {mine / anchor:.3f}")
+    t5 = built["t5"]
+    prompts = torch.randint(3, t5.config.vocab_size, (1, PROMPT_TOKENS), generator=generator).tolist()
+    mine = best_time(ours(t5, prompts, 4, 64), repeats)
+    seed = best_time(seed_loop(t5, prompts, 4, 64), 1)
+    print(f"t5    width 4 tokens  64: ours {mine:7.3f}s  seed loop {seed:7.3f}s  speedup {seed / mine:.1f}x")
+    print(json.dumps({
+        "quick": args.quick,
+        "greedy_vs_generate": round(ratios[("gpt2", 1, 64)], 4),
+        "beam_vs_generate": round(ratios[("gpt2", 4, 64)], 4),
+        "beam_vs_generate_t5": round(ratios[("t5", 4, 64)], 4),
+        "speedup_vs_seed_loop": round(seed / mine, 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
