@@ -1,0 +1,106 @@
+"""Categorical columns read chunk by chunk as a small dictionary of values plus one code per row.
+
+Every encoded column has a value domain ("string", "integer" or "boolean") fixed at fit; later
+data is cast to it. Missing values (Arrow null, NaN, None, pd.NA) get the code len(dictionary).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine.errors import DataError
+
+DOMAIN_TYPES = {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_()}
+
+
+@attrs.frozen
+class ChunkCodes:
+    """One chunk of a column: `dictionary` (distinct values, no nulls) and `codes` per row
+    (int32; len(dictionary) marks a missing value), with `counts` of every code."""
+
+    dictionary: Any
+    codes: np.ndarray
+    counts: np.ndarray
+
+    @property
+    def missing(self) -> int:
+        return int(self.counts[-1])
+
+
+def domain_of(column: str, arrow_type: Any) -> str | None:
+    """The value domain of an Arrow type, None for an all-null column; other types raise."""
+    if pa.types.is_dictionary(arrow_type):
+        return domain_of(column, arrow_type.value_type)
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
+        return "string"
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        return "integer"
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_null(arrow_type):
+        return None
+    raise DataError(
+        f"column {column!r} holds {arrow_type} values, which are not categorical: cast it to "
+        "string or integer first, or leave it out of `columns` so it passes through"
+    )
+
+
+def array_codes(column: str, array: Any, domain: str) -> ChunkCodes:
+    """One Arrow array of a column as dictionary + codes in `domain`."""
+    if pa.types.is_null(array.type):
+        return ChunkCodes(pa.array([], DOMAIN_TYPES[domain]), np.zeros(len(array), np.int32), np.array([len(array)]))
+    encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
+    return _codes(column, encoded.dictionary, encoded.indices, domain)
+
+
+def _codes(column: str, dictionary: Any, indices: Any, domain: str) -> ChunkCodes:
+    values, missing = _in_domain(column, dictionary, domain)
+    n = len(values)
+    if indices.null_count:
+        indices = pc.fill_null(indices, n)
+    codes = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    if missing is not None:
+        remap = np.append(missing, n).astype(np.int32)
+        codes = remap[codes]
+    counts = np.bincount(codes, minlength=n + 1)
+    return ChunkCodes(values, codes, counts)
+
+
+def _in_domain(column: str, dictionary: Any, domain: str) -> tuple[Any, np.ndarray | None]:
+    """The dictionary cast to `domain` without its missing entries, and (when it had any) where
+    each old entry now sits (len of the new dictionary for the missing ones)."""
+    if pa.types.is_floating(dictionary.type):
+        dictionary = pc.if_else(pc.is_nan(dictionary), pa.scalar(None, dictionary.type), dictionary)
+        _require_whole_numbers(column, dictionary)
+    if pa.types.is_large_string(dictionary.type) or pa.types.is_string_view(dictionary.type):
+        dictionary = dictionary.cast(pa.string())
+    target = DOMAIN_TYPES[domain]
+    if dictionary.type != target:
+        try:
+            dictionary = dictionary.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DataError(
+                f"column {column!r} was fitted with {domain} levels but now holds {dictionary.type} "
+                f"values that do not convert ({exc}); give it the same type as in training"
+            ) from None
+    if not dictionary.null_count:
+        return dictionary, None
+    valid = pc.is_valid(dictionary).to_numpy(zero_copy_only=False)
+    position = np.cumsum(valid) - 1
+    kept = dictionary.filter(pc.is_valid(dictionary))
+    return kept, np.where(valid, position, len(kept))
+
+
+def _require_whole_numbers(column: str, values: Any) -> None:
+    fractional = pc.not_equal(pc.floor(values), values)
+    if pc.any(fractional).as_py():
+        example = values.filter(fractional)[0].as_py()
+        raise DataError(
+            f"column {column!r} holds fractional numbers (for example {example!r}), which are not "
+            "categorical: bin or cast it first, or leave it out of `columns` so it passes through"
+        )
