@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from engine.errors import HookyardError
 
-COMMANDS = ("plugins", "show", "run", "validate")
+COMMANDS = ("plugins", "show", "run", "validate", "solve")
 
 DESCRIPTION = """\
 Hookyard composes decision and text-generation pipelines from plugins chosen by name.

@@ -1,28 +1,374 @@
-"""The solver contract: at most one treatment per unit, maximising value under a budget."""
+"""The solver contract: at most one treatment per unit, maximising value under a budget.
+
+A solver takes an `AssignmentProblem` (values and costs of each unit's treatments, a budget)
+and returns an `AssignmentResult` with a plan and a proven upper bound, so every plan comes
+with a certified gap. Solvers declaring the "milp" capability also solve a general sparse
+`MILPProblem` through `solve_milp`.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+import math
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol, runtime_checkable
 
+import attrs
+
+from engine.errors import DataError
 from engine.flow import Flow
+
+STATUSES = ("optimal", "feasible", "infeasible", "time_limit", "unbounded", "not_solved")
+"""Every status a result can carry: `not_solved` means no plan was found (the message says why)."""
+
+FEASIBILITY_TOL = 1e-6
+"""Constraint violations up to this much (relative to the right-hand side, at least 1) are allowed."""
+
+
+def _matrix(value: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(value, dtype=float)
+
+
+def _optional_counts(value: Any) -> Any:
+    import numpy as np
+
+    return None if value is None else np.asarray(value, dtype=float)
+
+
+def _optional_matrix(value: Any) -> Any:
+    """A scipy sparse matrix is kept as it is; anything else becomes a dense float array."""
+    if value is None or hasattr(value, "tocsr"):
+        return value
+    import numpy as np
+
+    return np.asarray(value, dtype=float)
+
+
+def _sense(value: str) -> str:
+    senses = {"<=": "<=", "le": "<=", "max": "<=", "==": "==", "=": "==", "eq": "=="}
+    try:
+        return senses[str(value).strip().lower()]
+    except KeyError:
+        raise DataError(f"budget_sense {value!r} is not known: use '<=' (spend at most the budget) "
+                        "or '==' (spend exactly the budget)") from None
+
+
+def _check_finite(name: str, array: Any) -> None:
+    import numpy as np
+
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise DataError(f"{name} has {int(bad.sum())} NaN or infinite entries (the first at index {first}); "
+                        f"fill or drop them before solving")
+
+
+def tolerance(rhs: float) -> float:
+    """The feasibility tolerance for a constraint whose right-hand side is `rhs`."""
+    return FEASIBILITY_TOL * max(1.0, abs(rhs))
+
+
+@attrs.frozen(eq=False)
+class AssignmentProblem:
+    """Choose at most one of K treatments for each of n units, maximising the total score.
+
+    `values` is (n, K); `costs` is (n, K) or one cost per treatment (K,). The score of giving unit
+    i treatment j is `values - costs` (objective "net", as the seed article) or `values` alone
+    (objective "value"). Total cost must be at most the budget (sense "<=") or exactly it ("==").
+    `min_count`/`max_count` (K,) bound how many units get each treatment (None: no limit; NaN
+    entries: no limit for that treatment). `allow_none=False` gives every unit some treatment.
+    """
+
+    values: Any = attrs.field(converter=_matrix)
+    costs: Any = attrs.field(converter=_matrix)
+    budget: float = attrs.field(converter=float)
+    budget_sense: Literal["<=", "=="] = attrs.field(default="<=", converter=_sense)
+    min_count: Any = attrs.field(default=None, converter=_optional_counts)
+    max_count: Any = attrs.field(default=None, converter=_optional_counts)
+    objective: Literal["net", "value"] = "net"
+    allow_none: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        if self.values.ndim != 2 or self.values.shape[0] < 1 or self.values.shape[1] < 1:
+            raise DataError(f"values must be a 2-d array (units x treatments) with at least one of each, "
+                            f"got shape {self.values.shape}")
+        n, k = self.values.shape
+        if self.costs.shape not in ((k,), (n, k)):
+            raise DataError(f"costs must have shape ({k},) (one per treatment) or ({n}, {k}) like values, "
+                            f"got {self.costs.shape}")
+        _check_finite("values", self.values)
+        _check_finite("costs", self.costs)
+        if not math.isfinite(self.budget) or self.budget < 0:
+            raise DataError(f"budget must be a finite number >= 0, got {self.budget}")
+        if self.objective not in ("net", "value"):
+            raise DataError(f"objective {self.objective!r} is not known: use 'net' (value minus cost) or 'value'")
+        for name in ("min_count", "max_count"):
+            counts = getattr(self, name)
+            if counts is not None and counts.shape != (k,):
+                raise DataError(f"{name} must have one entry per treatment ({k}), got shape {counts.shape}")
+            if counts is not None and (counts[~_isnan(counts)] < 0).any():
+                raise DataError(f"{name} must not be negative, got {counts.tolist()}")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.values.shape
+
+    @property
+    def cost_matrix(self) -> Any:
+        """Costs as an (n, K) array (a read-only broadcast view when given per treatment)."""
+        import numpy as np
+
+        return np.broadcast_to(self.costs, self.values.shape)
+
+    @property
+    def scores(self) -> Any:
+        """What each (unit, treatment) adds to the objective."""
+        return self.values - self.cost_matrix if self.objective == "net" else self.values
+
+    @property
+    def has_count_limits(self) -> bool:
+        return any(c is not None and not _isnan(c).all() for c in (self.min_count, self.max_count))
+
+    def evaluate(self, assignment: Any) -> tuple[float, float]:
+        """(objective, total cost) of a plan: `assignment[i]` is a treatment index or -1 for none."""
+        import numpy as np
+
+        assignment = np.asarray(assignment)
+        rows = np.flatnonzero(assignment >= 0)
+        cols = assignment[rows]
+        return float(self.scores[rows, cols].sum()), float(self.cost_matrix[rows, cols].sum())
+
+    def violations(self, assignment: Any) -> list[str]:
+        """What a plan breaks (empty when it is feasible), within the feasibility tolerance."""
+        import numpy as np
+
+        assignment = np.asarray(assignment)
+        n, k = self.shape
+        if assignment.shape != (n,) or not np.issubdtype(assignment.dtype, np.integer):
+            return [f"the plan must be {n} integers, got {assignment.dtype} of shape {assignment.shape}"]
+        if ((assignment < -1) | (assignment >= k)).any():
+            return [f"the plan has treatment indices outside -1..{k - 1}"]
+        problems = []
+        if not self.allow_none and (assignment < 0).any():
+            problems.append(f"{int((assignment < 0).sum())} units have no treatment but every unit must have one")
+        _, spent = self.evaluate(assignment)
+        tol = tolerance(self.budget)
+        if spent > self.budget + tol or (self.budget_sense == "==" and spent < self.budget - tol):
+            word = "exactly" if self.budget_sense == "==" else "at most"
+            problems.append(f"the plan spends {spent:.10g} but must spend {word} {self.budget:.10g}")
+        counts = np.bincount(assignment[assignment >= 0], minlength=k)
+        for name, limits, breaks in (("minimum", self.min_count, np.less), ("maximum", self.max_count, np.greater)):
+            if limits is not None:
+                bad = np.flatnonzero(breaks(counts, limits) & ~_isnan(limits))
+                problems.extend(f"treatment {j} is given {counts[j]} times; its {name} is {limits[j]:g}" for j in bad)
+        return problems
+
+
+def _isnan(array: Any) -> Any:
+    import numpy as np
+
+    return np.isnan(array)
+
+
+def _gaps(objective: float, bound: float, maximize: bool) -> tuple[float, float]:
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return math.nan, math.nan
+    gap = bound - objective if maximize else objective - bound
+    scale = max(abs(objective), abs(bound))
+    return gap, (abs(gap) / scale if scale > 0 else 0.0)
+
+
+def _plain(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+@attrs.frozen(eq=False)
+class AssignmentResult:
+    """A plan and what is proven about it.
+
+    `assignment` (n,) holds a treatment index per unit, -1 for none. `bound` is a proven upper
+    bound on the optimum, so `gap_abs` = bound - objective certifies how far the plan can be from
+    the best one. `objective` is NaN when no plan was found (status infeasible or not_solved).
+    """
+
+    assignment: Any
+    objective: float
+    total_cost: float
+    bound: float
+    status: str
+    backend: str
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def gap_abs(self) -> float:
+        return _gaps(self.objective, self.bound, True)[0]
+
+    @property
+    def gap_rel(self) -> float:
+        return _gaps(self.objective, self.bound, True)[1]
+
+    def summary(self) -> dict[str, Any]:
+        """Everything but the plan itself, as plain JSON-able data (None for NaN or infinity)."""
+        return {
+            "status": self.status,
+            "backend": self.backend,
+            "objective": _plain(self.objective),
+            "bound": _plain(self.bound),
+            "gap_abs": _plain(self.gap_abs),
+            "gap_rel": _plain(self.gap_rel),
+            "total_cost": _plain(self.total_cost),
+            "build_seconds": self.build_seconds,
+            "solve_seconds": self.solve_seconds,
+            "message": self.message,
+        }
+
+
+@attrs.frozen(eq=False)
+class MILPProblem:
+    """A general sparse mixed-integer linear program, in scipy.optimize's conventions.
+
+    Minimise (or, with `maximize`, maximise) c @ x subject to A_ub @ x <= b_ub, A_eq @ x == b_eq,
+    lb <= x <= ub (infinite entries allowed) and x[j] integer where `integrality[j]`. The
+    matrices may be dense arrays or scipy sparse matrices.
+    """
+
+    c: Any = attrs.field(converter=_matrix)
+    A_ub: Any = attrs.field(default=None, converter=_optional_matrix)
+    b_ub: Any = attrs.field(default=None, converter=_optional_counts)
+    A_eq: Any = attrs.field(default=None, converter=_optional_matrix)
+    b_eq: Any = attrs.field(default=None, converter=_optional_counts)
+    lb: Any = attrs.field(default=None, converter=_optional_counts)
+    ub: Any = attrs.field(default=None, converter=_optional_counts)
+    integrality: Any = None
+    maximize: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        n = self.c.shape[0] if self.c.ndim == 1 else -1
+        if n < 1:
+            raise DataError(f"c must be a 1-d array with one entry per variable, got shape {self.c.shape}")
+        _check_finite("c", self.c)
+        for a, b, name in ((self.A_ub, self.b_ub, "ub"), (self.A_eq, self.b_eq, "eq")):
+            if (a is None) != (b is None):
+                raise DataError(f"give A_{name} and b_{name} together, or neither")
+            if a is not None and (a.ndim != 2 or a.shape != (b.shape[0], n)):
+                raise DataError(f"A_{name} must have shape ({b.shape[0]}, {n}) (len(b_{name}) x len(c)), got {a.shape}")
+            if b is not None:
+                _check_finite(f"b_{name}", b)
+        for name in ("lb", "ub", "integrality"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise DataError(f"{name} must have one entry per variable ({n}), got {len(value)}")
+
+    @property
+    def num_variables(self) -> int:
+        return int(self.c.shape[0])
+
+    def arrays(self) -> tuple[Any, ...]:
+        """The program as (c, A, row_lo, row_hi, lb, ub, integral), A one CSR matrix of every row."""
+        import numpy as np
+        import scipy.sparse as sp
+
+        n = self.num_variables
+        blocks, lo, hi = [], [], []
+        if self.A_ub is not None:
+            blocks.append(sp.csr_matrix(self.A_ub, dtype=float))
+            lo.append(np.full(len(self.b_ub), -np.inf))
+            hi.append(self.b_ub)
+        if self.A_eq is not None:
+            blocks.append(sp.csr_matrix(self.A_eq, dtype=float))
+            lo.append(self.b_eq)
+            hi.append(self.b_eq)
+        A = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n))
+        _check_finite("the constraint matrices", A.data)
+        lb = np.zeros(n) if self.lb is None else self.lb
+        ub = np.full(n, np.inf) if self.ub is None else self.ub
+        integral = np.zeros(n, bool) if self.integrality is None else np.asarray(self.integrality, bool)
+        cat = np.concatenate
+        return self.c, A, cat(lo) if lo else np.zeros(0), cat(hi) if hi else np.zeros(0), lb, ub, integral
+
+
+@attrs.frozen(eq=False)
+class MILPResult:
+    """A MILP's solution `x` with its objective and a proven bound (upper when maximising)."""
+
+    x: Any
+    objective: float
+    bound: float
+    status: str
+    backend: str
+    maximize: bool = False
+    build_seconds: float = 0.0
+    solve_seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def gap_abs(self) -> float:
+        return _gaps(self.objective, self.bound, self.maximize)[0]
+
+    @property
+    def gap_rel(self) -> float:
+        return _gaps(self.objective, self.bound, self.maximize)[1]
 
 
 @runtime_checkable
 class Solver(Protocol):
-    """`solve(problem)` returns a result with an `assignment` (-1 for no treatment)."""
+    """`solve(problem)` returns an `AssignmentResult` (-1 in the plan for no treatment)."""
 
-    def solve(self, problem: Any) -> Any: ...
+    def solve(self, problem: AssignmentProblem) -> AssignmentResult: ...
+
+
+@runtime_checkable
+class MILPSolver(Protocol):
+    """What a solver registered with the "milp" capability also offers."""
+
+    def solve_milp(self, problem: MILPProblem) -> MILPResult: ...
 
 
 protocol = Solver
 
 
-def run_step(plugin: Solver, flow: Flow, *, costs: list[float], budget: float, column: str = "assignment") -> Flow:
-    """Assign treatments from the effect columns an earlier step added, under `budget`."""
+def run_step(
+    plugin: Solver,
+    flow: Flow,
+    *,
+    budget: float,
+    costs: Sequence[float] | str | None = None,
+    budget_sense: Literal["<=", "=="] = "<=",
+    min_count: Sequence[float] | None = None,
+    max_count: Sequence[float] | None = None,
+    objective: Literal["net", "value"] = "net",
+    allow_none: bool = True,
+    column: str = "assignment",
+) -> Flow:
+    """Assign treatments from the effect columns an earlier step added, under `budget`.
+
+    `costs` is one cost per treatment, or the prefix of per-unit cost columns (column
+    "<prefix><effect column>" for each effect), or None for a cost of 1 each. Adds `column`
+    (the chosen effect column's index, -1 for none) and the result summary as fact "solver".
+    """
     import numpy as np
     import pyarrow as pa
 
-    values = np.column_stack([flow.table.column(c).to_numpy() for c in flow.facts["effects"]])
-    result = plugin.solve({"values": values, "costs": np.asarray(costs, float), "budget": float(budget)})
-    table = flow.table.append_column(column, pa.array(result.assignment))
-    return flow.evolve(table=table, assignment=column)
+    table = flow.table
+    effects = list(flow.facts.get("effects", ()))
+    if not effects:
+        raise DataError("a solver step needs effect columns: add a cate step before it (fact 'effects' is empty)")
+    values = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in effects]).astype(float)
+    if isinstance(costs, str):
+        names = [f"{costs}{c}" for c in effects]
+        missing = [c for c in names if c not in table.column_names]
+        if missing:
+            raise DataError(f"cost columns {missing} are not in the table; it has {table.column_names}")
+        cost_array = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in names]).astype(float)
+    else:
+        cost_array = np.ones(len(effects)) if costs is None else np.asarray(costs, float)
+        if cost_array.shape != (len(effects),):
+            raise DataError(f"costs has {cost_array.size} entries but there are {len(effects)} effect columns {effects}")
+    problem = AssignmentProblem(values, cost_array, budget, budget_sense, min_count, max_count, objective, allow_none)
+    result = plugin.solve(problem)
+    table = table.append_column(column, pa.array(np.asarray(result.assignment, dtype=np.int64)))
+    summary = {**result.summary(), "treatments": effects}
+    return flow.evolve(table=table, assignment=column, solver=summary)

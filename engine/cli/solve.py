@@ -1,0 +1,181 @@
+"""`hookyard solve`: run one assignment problem through several solvers and compare them."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.errors import DataError, OptionError
+
+DEFAULT_SOLVERS = ("mckp", "naive", "ortools", "pulp")
+
+EPILOG = """\
+problem files:
+  .npz   arrays 'values' (units x treatments), 'costs' (one per treatment, or units x treatments)
+         and 'budget'; optional 'budget_sense' ('<=' or '=='), 'min_count', 'max_count'
+         (one per treatment, NaN for none), 'objective' ('net' or 'value'), 'allow_none'
+  .json  one object with the same keys, arrays as (nested) lists
+
+examples:
+  hookyard solve --generate 30000 3 --budget-sense ==
+  hookyard solve problem.npz --solver mckp --solver ortools:backend=cp-sat --time-limit 30 --json
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    parser = sub.add_parser(
+        "solve", parents=[common], help="compare solvers on one assignment problem",
+        description="Solve one assignment problem, read from a file or generated with a seed, with several "
+        "solvers by name, and print each one's objective, proven bound, gap and time.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("problem", nargs="?", help="a .npz or .json problem file (or use --generate)")
+    parser.add_argument("--generate", nargs=2, type=int, metavar=("UNITS", "TREATMENTS"),
+                        help="generate a problem shaped like the seed article's: costs 0.1, 0.2, ... per treatment")
+    parser.add_argument("--seed", type=int, default=0, help="random seed for --generate (default 0)")
+    parser.add_argument("--budget", type=float, help="budget (default for --generate: UNITS / 10)")
+    parser.add_argument("--budget-sense", choices=("<=", "=="), help="spend at most, or exactly, the budget")
+    parser.add_argument("--solver", dest="solvers", action="append", metavar="NAME[:KEY=VALUE,...]",
+                        help=f"a solver and its options, values read as JSON (repeatable; default: {' '.join(DEFAULT_SOLVERS)})")
+    parser.add_argument("--time-limit", type=float, help="seconds, for every solver with a time_limit option")
+    parser.add_argument("--json", action="store_true", help="print the comparison as JSON on stdout")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    problem = load_problem(args)
+    with _stdout_to_stderr() if args.json else contextlib.nullcontext():
+        rows = [solve_one(spec, problem, args.time_limit) for spec in args.solvers or DEFAULT_SOLVERS]
+    n, k = problem.shape
+    if args.json:
+        print(json.dumps({"units": n, "treatments": k, "budget": problem.budget,
+                          "budget_sense": problem.budget_sense, "results": rows}, indent=2))
+    else:
+        print(f"{n:,} units x {k} treatments, budget {problem.budget:g} ({problem.budget_sense})")
+        print(format_table(rows))
+    return 0
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Any:
+    """Send what solver backends print to file descriptor 1 (HiGHS's banner) to stderr, so --json stays clean."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def load_problem(args: argparse.Namespace) -> Any:
+    """The problem from the file named, or generated; --budget and --budget-sense override either."""
+    from engine.kinds.solver import AssignmentProblem
+
+    if (args.problem is None) == (args.generate is None):
+        raise OptionError("give a problem file or --generate UNITS TREATMENTS (one of them)")
+    fields = read_problem_file(args.problem) if args.problem else generate(*args.generate, seed=args.seed)
+    if args.budget is not None:
+        fields["budget"] = args.budget
+    if args.budget_sense is not None:
+        fields["budget_sense"] = args.budget_sense
+    missing = {"values", "costs", "budget"} - set(fields)
+    if missing:
+        raise DataError(f"the problem lacks {sorted(missing)}; see `hookyard solve --help` for the file format")
+    return AssignmentProblem(**fields)
+
+
+FIELDS = ("values", "costs", "budget", "budget_sense", "min_count", "max_count", "objective", "allow_none")
+
+
+def read_problem_file(path: str) -> dict[str, Any]:
+    """The problem's fields from a .npz or .json file (see EPILOG for the keys)."""
+    import numpy as np
+
+    file = Path(path)
+    if not file.is_file():
+        raise DataError(f"no problem file {path!r}")
+    if file.suffix == ".npz":
+        with np.load(file, allow_pickle=False) as data:
+            raw = {key: data[key] for key in data.files}
+        raw = {key: value.item() if value.ndim == 0 else value for key, value in raw.items()}
+    elif file.suffix == ".json":
+        try:
+            raw = json.loads(file.read_text())
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: not valid JSON: {exc}") from None
+        if not isinstance(raw, dict):
+            raise DataError(f"{path}: expected one JSON object with keys {list(FIELDS)}")
+    else:
+        raise DataError(f"{path}: problem files are .npz or .json, not {file.suffix or 'no suffix'!r}")
+    unknown = sorted(set(raw) - set(FIELDS))
+    if unknown:
+        raise DataError(f"{path}: unknown keys {unknown}; the keys are {list(FIELDS)}")
+    return raw
+
+
+def generate(units: int, treatments: int, *, seed: int) -> dict[str, Any]:
+    """A seeded problem shaped like the seed article's: effects around 0.5-1.5, costs 0.1 per treatment step."""
+    import numpy as np
+
+    if units < 1 or treatments < 1:
+        raise OptionError("--generate needs at least one unit and one treatment")
+    rng = np.random.default_rng(seed)
+    lift = np.linspace(0.5, 1.0, treatments)
+    values = rng.gamma(4.0, 0.25, size=(units, 1)) * lift + rng.normal(0.0, 0.2, size=(units, treatments))
+    return {"values": values, "costs": 0.1 * np.arange(1, treatments + 1), "budget": units / 10}
+
+
+def solve_one(spec: str, problem: Any, time_limit: float | None) -> dict[str, Any]:
+    """Build the solver `spec` names ("name:key=value,..."), solve, and return its summary row."""
+    import engine
+    from engine.options import declared_options
+    from engine.registry import default_registry
+
+    name, options = parse_spec(spec)
+    if time_limit is not None and "time_limit" in declared_options(default_registry().factory("solver", name)):
+        options.setdefault("time_limit", time_limit)
+    solver = engine.solver(name, **options)
+    started = time.perf_counter()
+    result = solver.solve(problem)
+    return {"solver": spec, **result.summary(), "seconds": time.perf_counter() - started}
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """'ortools:backend=cp-sat,threads=4' -> ('ortools', {'backend': 'cp-sat', 'threads': 4})."""
+    name, _, rest = spec.partition(":")
+    options: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, eq, text = item.partition("=")
+        if not eq:
+            raise OptionError(f"--solver {spec!r}: options are KEY=VALUE, got {item!r}")
+        try:
+            options[key.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key.strip()] = text
+    return name.strip(), options
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A fixed-width comparison table, one line per solver."""
+    def num(value: Any, spec: str) -> str:
+        return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+    head = f"{'solver':<28} {'status':<11} {'objective':>16} {'bound':>16} {'gap (rel)':>10} {'build s':>8} {'solve s':>8}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(
+            f"{r['solver']:<28} {r['status']:<11} {num(r['objective'], ',.6f'):>16} {num(r['bound'], ',.6f'):>16} "
+            f"{num(r['gap_rel'], '.2e'):>10} {r['build_seconds']:>8.3f} {r['solve_seconds']:>8.3f}"
+        )
+    notes = [f"  {r['solver']}: {r['message']}" for r in rows if r["message"]]
+    return "\n".join(lines + notes)

@@ -1,0 +1,138 @@
+"""PuLP with HiGHS or CBC: the model built from the sparse arrays row by row.
+
+PuLP holds one Python object per variable and per constraint, so that much cannot be avoided;
+each row's expression is made from a slice of the CSR arrays in one dict construction, with
+no Python loop over a row's terms.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Literal
+
+import numpy as np
+
+from engine.errors import OptionError
+from engine.kinds.solver import AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
+from plugins.solvers.formulation import assignment_milp, plan_from_x
+from plugins.solvers.outcome import assignment_result
+
+Backend = Literal["highs", "cbc"]
+
+PREFERENCE = ("highs", "cbc")
+
+
+class PulpSolver:
+    """PuLP's HiGHS (through highspy) or CBC backend; None picks the first available, HiGHS first.
+
+    CBC is PuLP's bundled binary (PULP_CBC_CMD, which PuLP 3.3 marks deprecated for 4.0).
+
+    `time_limit` in seconds (None: none) and `gap` the relative gap at which to stop.
+    """
+
+    def __init__(self, backend: Backend | None = None, time_limit: float | None = None, gap: float = 1e-9) -> None:
+        self.backend = backend
+        self.time_limit = time_limit
+        self.gap = gap
+
+    def solve(self, problem: AssignmentProblem) -> AssignmentResult:
+        started = time.perf_counter()
+        milp = assignment_milp(problem)
+        formulated = time.perf_counter() - started
+        solved = self.solve_milp(milp)
+        plan = None if solved.x is None else plan_from_x(problem, solved.x)
+        return assignment_result(
+            problem, plan, bound=solved.bound, status=solved.status, backend=solved.backend,
+            build_seconds=formulated + solved.build_seconds, solve_seconds=solved.solve_seconds,
+            message=solved.message,
+        )
+
+    def solve_milp(self, problem: MILPProblem) -> MILPResult:
+        import pulp
+
+        backend, solver = self._solver(pulp)
+        started = time.perf_counter()
+        model, variables = build_model(pulp, problem)
+        built = time.perf_counter()
+        model.solve(solver)
+        solved = time.perf_counter()
+        status, message = _status(pulp, model, self.time_limit is not None)
+        x = None
+        if status in ("optimal", "feasible", "time_limit"):
+            x = np.array([v.varValue for v in variables], dtype=float)
+        objective = float(problem.c @ x) if x is not None else math.nan
+        bound = _bound(model, backend, status, objective, problem.maximize, self.gap)
+        return MILPResult(x, objective, bound, status, f"pulp-{backend}", problem.maximize,
+                          built - started, solved - built, message)
+
+    def _solver(self, pulp: object) -> tuple[str, object]:
+        options = {"msg": False, "gapRel": self.gap, "timeLimit": self.time_limit}
+        makers = {"highs": pulp.HiGHS, "cbc": pulp.PULP_CBC_CMD}
+        for name in (self.backend,) if self.backend else PREFERENCE:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
+                solver = makers[name](**options)
+            if solver.available():
+                return name, solver
+        wanted = self.backend or " or ".join(PREFERENCE)
+        raise OptionError(f"PuLP reports no {wanted} solver available here; "
+                          f"PuLP has {pulp.listSolvers(onlyAvailable=True)}: install highspy, or choose another backend")
+
+
+def build_model(pulp: object, problem: MILPProblem) -> tuple[object, list]:
+    """A PuLP problem from the MILP's arrays: variables in one pass, each row from its CSR slice."""
+    c, A, lo, hi, lb, ub, integral = problem.arrays()
+    model = pulp.LpProblem("hookyard", pulp.LpMaximize if problem.maximize else pulp.LpMinimize)
+    bound = lambda v: float(v) if math.isfinite(v) else None  # noqa: E731
+    cats = np.where(integral, pulp.LpInteger, pulp.LpContinuous)
+    variables = list(map(model.add_variable, [f"x{j}" for j in range(c.size)],
+                         map(bound, lb.tolist()), map(bound, ub.tolist()), cats.tolist()))
+    column = np.empty(len(variables), dtype=object)
+    column[:] = variables
+    nonzero = np.flatnonzero(c)
+    model.setObjective(pulp.LpAffineExpression(zip(column[nonzero], c[nonzero].tolist())))
+    indptr, indices, data = A.indptr.tolist(), A.indices, A.data
+    for r, (low, high) in enumerate(zip(lo.tolist(), hi.tolist())):
+        terms = pulp.LpAffineExpression(zip(column[indices[indptr[r]:indptr[r + 1]]], data[indptr[r]:indptr[r + 1]].tolist()))
+        if low == high:
+            model.addConstraint(pulp.LpConstraint(terms, pulp.LpConstraintEQ, rhs=high), f"r{r}")
+            continue
+        if math.isfinite(high):
+            model.addConstraint(pulp.LpConstraint(terms, pulp.LpConstraintLE, rhs=high), f"r{r}")
+        if math.isfinite(low):
+            model.addConstraint(pulp.LpConstraint(terms, pulp.LpConstraintGE, rhs=low), f"r{r}_lo")
+    return model, variables
+
+
+def _status(pulp: object, model: object, limited: bool) -> tuple[str, str]:
+    solution = model.sol_status
+    if solution == pulp.LpSolutionOptimal:
+        return "optimal", ""
+    if solution == pulp.LpSolutionIntegerFeasible:
+        return ("time_limit" if limited else "feasible"), "stopped before proving optimality"
+    if solution == pulp.LpSolutionInfeasible or model.status == pulp.LpStatusInfeasible:
+        return "infeasible", "the backend proved that no plan meets every constraint"
+    if solution == pulp.LpSolutionUnbounded:
+        return "unbounded", "the objective can grow without limit"
+    if limited:
+        return "time_limit", "the time limit passed before a solution was found"
+    return "not_solved", f"PuLP status {pulp.LpStatus[model.status]}"
+
+
+def _bound(model: object, backend: str, status: str, objective: float, maximize: bool, gap: float) -> float:
+    """HiGHS reports its dual bound (PuLP hands it the negated objective when maximising); CBC through
+    PuLP reports none, so its stopping rule's gap stands in."""
+    if status not in ("optimal", "feasible", "time_limit"):
+        return math.nan
+    highs = getattr(model, "solverModel", None)
+    if backend == "highs" and highs is not None:
+        info = highs.getInfo()
+        if model.isMIP():
+            return -float(info.mip_dual_bound) if maximize else float(info.mip_dual_bound)
+        return objective if status == "optimal" else math.nan
+    if status != "optimal":
+        return math.nan
+    slack = gap * max(1.0, abs(objective))
+    return objective + slack if maximize else objective - slack
