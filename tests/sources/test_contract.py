@@ -27,6 +27,11 @@ class TestMemoryDictOfNumpy(SourceContract):
     options = {"data": {"id": np.arange(50), "score": np.linspace(0.0, 1.0, 50), "group": np.arange(50) % 3}}
 
 
+class TestSynthetic(SourceContract):
+    name = "synthetic"
+    options = {"n": 200, "seed": 7, "categorical": True}
+
+
 class DuckDBContract(SourceContract):
     name = "duckdb"
     where: dict[str, Any] = {}
