@@ -6,7 +6,7 @@ Plugins of six kinds (encoder, decoder, cate, solver, source, sink) are discover
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import (
     ConfigError,
@@ -30,6 +30,15 @@ from engine.hookspecs import hookimpl, hookspec
 from engine.kinds import KINDS
 from engine.records import PluginInfo, Registration
 from engine.registry import default_registry
+
+if TYPE_CHECKING:
+    from engine.kinds.cate import CATEEstimator
+    from engine.kinds.decoder import Decoder
+    from engine.kinds.encoder import Encoder
+    from engine.kinds.sink import Sink
+    from engine.kinds.solver import Solver
+    from engine.kinds.source import DataSource
+    from engine.pipeline import Pipeline
 
 __version__ = "0.1.0"
 
@@ -74,32 +83,32 @@ def get(kind: str, name: Any, **options: Any) -> Any:
     return default_registry().build(kind, name, **options)
 
 
-def encoder(name: Any, **options: Any) -> Any:
+def encoder(name: Any, **options: Any) -> Encoder:
     """An encoder plugin by name (for example "onehot")."""
     return get("encoder", name, **options)
 
 
-def decoder(name: Any, **options: Any) -> Any:
+def decoder(name: Any, **options: Any) -> Decoder:
     """A decoder plugin by name (for example "beam")."""
     return get("decoder", name, **options)
 
 
-def cate(name: Any, **options: Any) -> Any:
+def cate(name: Any, **options: Any) -> CATEEstimator:
     """A CATE estimator plugin by name (for example "dml")."""
     return get("cate", name, **options)
 
 
-def solver(name: Any, **options: Any) -> Any:
+def solver(name: Any, **options: Any) -> Solver:
     """A solver plugin by name (for example "mckp")."""
     return get("solver", name, **options)
 
 
-def source(name: Any, **options: Any) -> Any:
+def source(name: Any, **options: Any) -> DataSource:
     """A data source plugin by name (for example "duckdb")."""
     return get("source", name, **options)
 
 
-def sink(name: Any, **options: Any) -> Any:
+def sink(name: Any, **options: Any) -> Sink:
     """A sink plugin by name (for example "parquet")."""
     return get("sink", name, **options)
 
@@ -123,7 +132,7 @@ def load(path: Any) -> Any:
     return persistence.load(path)
 
 
-def load_pipeline(path: Any, overrides: Any = ()) -> Any:
+def load_pipeline(path: Any, overrides: Any = ()) -> Pipeline:
     """Read a TOML pipeline file (with optional "step.field=value" overrides)."""
     from engine import config
 
