@@ -33,6 +33,9 @@ LARGE_BACKENDS = (
 """Backends that keep to a time limit at the large size. HiGHS's MIP (through ortools or PuLP) ran
 minutes past a 10 s limit at 100,000 x 5 here, so it is left out of this part."""
 
+MCKP_REPEATS = 3
+"""`mckp` runs this often at the large size and its median time is reported: the machine may be shared."""
+
 
 def seed_problem(units: int, treatments: int, seed: int = 0) -> AssignmentProblem:
     """The seed's problem: costs 0.1 per discount step, budget units/10 as both minimum and maximum."""
@@ -121,8 +124,10 @@ def main() -> None:
 
     big = seed_problem(big_units, 5, seed=1)
     print(f"large: {big_units:,} x 5, budget {big.budget:g} (min = max), time limit {limit:g}s each", flush=True)
-    large = {"mckp": run("mckp", big)}
-    show("mckp", large["mckp"])
+    repeats = [run("mckp", big) for _ in range(MCKP_REPEATS)]
+    large = {"mckp": sorted(repeats, key=lambda row: row["total_s"])[MCKP_REPEATS // 2]}
+    show(f"mckp (median of {MCKP_REPEATS})", large["mckp"])
+    print("  mckp runs: " + ", ".join(f"{row['total_s']:.3f}s" for row in repeats), flush=True)
     for label, name, options in LARGE_BACKENDS:
         large[label] = run(name, big, time_limit=limit, **options)
         show(label, large[label])
@@ -137,6 +142,7 @@ def main() -> None:
         "seed_loop_solve_s": round(anchor["solve_s"], 4),
         "mckp_seed_shape_s": round(mckp["total_s"], 4),
         "mckp_1m_x5_s" if not args.quick else "mckp_large_x5_s": round(large["mckp"]["total_s"], 4),
+        "mckp_large_runs_s": [round(row["total_s"], 4) for row in repeats],
         "large": {k: {"status": v["status"], "objective": v["objective"], "bound": v["bound"],
                       "gap_rel": v["gap_rel"], "build_s": round(v["build_seconds"], 3),
                       "total_s": round(v["total_s"], 3)} for k, v in large.items()},

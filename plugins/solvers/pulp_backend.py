@@ -1,15 +1,18 @@
 """PuLP with HiGHS or CBC: the model built from the sparse arrays row by row.
 
-PuLP holds one Python object per variable and per constraint, so that much cannot be avoided;
-each row's expression is made from a slice of the CSR arrays in one dict construction, with
-no Python loop over a row's terms.
+PuLP holds one Python object per variable, per row's expression and per constraint, so that
+much cannot be avoided; everything else is done once over whole arrays, and the objects are
+made by mapping PuLP's constructors over lists, with no loop body of ours.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
@@ -82,27 +85,48 @@ class PulpSolver:
 
 
 def build_model(pulp: object, problem: MILPProblem) -> tuple[object, list]:
-    """A PuLP problem from the MILP's arrays: variables in one pass, each row from its CSR slice."""
+    """A PuLP problem from the MILP's arrays (rows are `<=` or, where lo == hi, `==`), with no
+    Python-level loop body of our own.
+
+    Variables come from `add_variable` mapped over the bounds; every row's expression from its
+    slice of one list of (variable, coefficient) pairs in CSR order; the constraints join the
+    model through `extend`, which leaves collecting their variables to the solve (PuLP does
+    that there again anyway, where `addConstraint` would walk every term now as well).
+    """
+    with _collector_paused():
+        return _build(pulp, problem)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the model's objects are made: its repeated passes
+    over hundreds of thousands of new objects cost more than making them. Collection is only delayed."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(pulp: object, problem: MILPProblem) -> tuple[object, list]:
     c, A, lo, hi, lb, ub, integral = problem.arrays()
     model = pulp.LpProblem("hookyard", pulp.LpMaximize if problem.maximize else pulp.LpMinimize)
-    bound = lambda v: float(v) if math.isfinite(v) else None  # noqa: E731
-    cats = np.where(integral, pulp.LpInteger, pulp.LpContinuous)
+    finite_or_none = lambda v: np.where(np.isfinite(v), v.astype(object), None).tolist()  # noqa: E731
+    cats = np.where(integral, pulp.LpInteger, pulp.LpContinuous).tolist()
     variables = list(map(model.add_variable, [f"x{j}" for j in range(c.size)],
-                         map(bound, lb.tolist()), map(bound, ub.tolist()), cats.tolist()))
+                         finite_or_none(lb), finite_or_none(ub), cats))
     column = np.empty(len(variables), dtype=object)
     column[:] = variables
     nonzero = np.flatnonzero(c)
-    model.setObjective(pulp.LpAffineExpression(zip(column[nonzero], c[nonzero].tolist())))
-    indptr, indices, data = A.indptr.tolist(), A.indices, A.data
-    for r, (low, high) in enumerate(zip(lo.tolist(), hi.tolist())):
-        terms = pulp.LpAffineExpression(zip(column[indices[indptr[r]:indptr[r + 1]]], data[indptr[r]:indptr[r + 1]].tolist()))
-        if low == high:
-            model.addConstraint(pulp.LpConstraint(terms, pulp.LpConstraintEQ, rhs=high), f"r{r}")
-            continue
-        if math.isfinite(high):
-            model.addConstraint(pulp.LpConstraint(terms, pulp.LpConstraintLE, rhs=high), f"r{r}")
-        if math.isfinite(low):
-            model.addConstraint(pulp.LpConstraint(terms, pulp.LpConstraintGE, rhs=low), f"r{r}_lo")
+    model.setObjective(pulp.LpAffineExpression(list(zip(column[nonzero].tolist(), c[nonzero].tolist()))))
+    pairs = list(zip(column[A.indices].tolist(), A.data.tolist()))
+    terms = map(pairs.__getitem__, map(slice, A.indptr[:-1].tolist(), A.indptr[1:].tolist()))
+    senses = np.where(lo == hi, pulp.LpConstraintEQ, pulp.LpConstraintLE).tolist()
+    names = [f"r{r}" for r in range(A.shape[0])]
+    constraints = map(pulp.LpConstraint, map(pulp.LpAffineExpression, terms), senses, names, hi.tolist())
+    model.extend(dict(zip(names, constraints)))
     return model, variables
 
 

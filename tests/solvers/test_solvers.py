@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import numpy as np
@@ -152,3 +153,15 @@ def test_cli_explains_a_bad_problem_file(tmp_path, capsys) -> None:
     (tmp_path / "problem.csv").write_text("x")
     assert main(["solve", str(tmp_path / "problem.csv")]) == 1
     assert "problem files are .npz or .json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_pulp_build_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    problem = seed_shaped(300, sense="<=")
+    (gc.enable if enabled else gc.disable)()
+    try:
+        result = engine.solver("pulp", backend="highs").solve(problem)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+    assert result.status == "optimal"
