@@ -105,6 +105,12 @@ def treatment_levels(
     return codes, levels, control
 
 
+def check_alpha(alpha: float) -> None:
+    """An interval's alpha must lie strictly between 0 and 1."""
+    if not 0.0 < alpha < 1.0:
+        raise DataError(f"alpha must be between 0 and 1 (0.05 gives 95% intervals), got {alpha}")
+
+
 def _plain(value: Any) -> Any:
     """numpy scalars as Python ones, so that levels compare, sort and serialise as JSON."""
     return value.item() if hasattr(value, "item") else value
@@ -168,8 +174,7 @@ class CATEBase:
 
     def effect_interval(self, X: Any, T0: Any = None, T1: Any = None, *, alpha: float = 0.05) -> tuple[Any, Any]:
         """The (1 - alpha) confidence interval of `effect` (lower, upper), in the same shape."""
-        if not 0.0 < alpha < 1.0:
-            raise DataError(f"alpha must be between 0 and 1 (0.05 gives 95% intervals), got {alpha}")
+        check_alpha(alpha)
         lower, upper = self.const_marginal_effect_interval(X, alpha=alpha)
         if T1 is None and T0 is None:
             return lower, upper

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from engine.errors import OptionError, StateError
-from plugins.cate.base import CATEBase, check_matrix, check_outcome, treatment_levels
+from plugins.cate.base import CATEBase, check_alpha, check_matrix, check_outcome, treatment_levels
 from plugins.cate.final_stage import (
+    CovType,
     FeaturizerName,
     LinearFinalStage,
     chunks,
@@ -38,7 +39,8 @@ class DML(CATEBase):
 
     `model_y` / `model_t` are "hgb" (scikit-learn HistGradientBoosting), "lightgbm", "linear",
     or any scikit-learn regressor / classifier. Propensities are clipped to [clip, 1 - clip];
-    the share of rows clipped per arm is reported in `propensity_clipped_`.
+    the share of rows clipped per arm is reported in `propensity_clipped_`. Intervals use the
+    final stage's `cov_type` sandwich covariance ("HC2" by default; "HC1" is econml's choice).
     """
 
     def __init__(
@@ -51,6 +53,7 @@ class DML(CATEBase):
         control: str | int | None = None,
         treatments: Sequence[str | int] | None = None,
         clip: float = 0.01,
+        cov_type: CovType = "HC2",
         random_state: int | None = None,
     ) -> None:
         self.model_y = model_y
@@ -61,6 +64,7 @@ class DML(CATEBase):
         self.control = control
         self.treatments = treatments
         self.clip = clip
+        self.cov_type = cov_type
         self.random_state = random_state
 
     def _check_options(self) -> None:
@@ -68,6 +72,8 @@ class DML(CATEBase):
             raise OptionError(f"cv must be an integer of at least 2 folds, got {self.cv!r}")
         if not 0.0 <= self.clip < 0.5:
             raise OptionError(f"clip must be in [0, 0.5), got {self.clip!r}")
+        if self.cov_type not in ("HC0", "HC1", "HC2"):
+            raise OptionError(f"cov_type must be one of HC0, HC1, HC2, got {self.cov_type!r}")
 
     def fit(self, Y: Any, T: Any, X: Any, *, W: Any = None) -> DML:
         """Cross-fit the first stages and fit the final stage; returns self."""
@@ -84,13 +90,13 @@ class DML(CATEBase):
         arms = len(levels)
         if self.mode == "multi-arm":
             y_res, t_res, clipped = self._residuals(X, Y, codes, arms + 1)
-            stage = fit_linear_final(y_res, t_res, X, self.featurizer)
+            stage = fit_linear_final(y_res, t_res, X, self.featurizer, self.cov_type)
         else:
             stages, clipped = [], []
             for k in range(1, arms + 1):
                 rows = np.flatnonzero((codes == 0) | (codes == k))
                 y_res, t_res, share = self._residuals(X[rows], Y[rows], (codes[rows] == k).astype(np.int64), 2)
-                stages.append(fit_linear_final(y_res, t_res, X[rows], self.featurizer))
+                stages.append(fit_linear_final(y_res, t_res, X[rows], self.featurizer, self.cov_type))
                 clipped.extend(share)
             stage = LinearFinalStage(
                 coef=np.concatenate([s.coef for s in stages]), cov=np.concatenate([s.cov for s in stages])
@@ -144,9 +150,11 @@ class DML(CATEBase):
         return self.final_stage_.effects(self._mean_features(X))[0]
 
     def ate_interval(self, X: Any, *, alpha: float = 0.05) -> tuple[Any, Any]:
-        """The (1 - alpha) interval of `ate` over the rows of X (given those rows)."""
+        """The (1 - alpha) interval of `ate`, for the mean true effect over the rows of X (conditional on
+        those rows, so not widened for how X was sampled): mean featurized row g, variance g' cov g."""
         from scipy.stats import norm
 
+        check_alpha(alpha)
         phi = self._mean_features(X)
         center = self.final_stage_.effects(phi)[0]
         spread = norm.ppf(1.0 - alpha / 2.0) * self.final_stage_.stderr(phi)[0]
@@ -188,7 +196,9 @@ class DML(CATEBase):
         return state
 
     def _options(self) -> dict[str, Any]:
-        names = ("model_y", "model_t", "featurizer", "cv", "mode", "control", "treatments", "clip", "random_state")
+        names = (
+            "model_y", "model_t", "featurizer", "cv", "mode", "control", "treatments", "clip", "cov_type", "random_state"
+        )
         return {name: getattr(self, name) for name in names}
 
     @classmethod

@@ -1,5 +1,5 @@
 """The final stage of linear DML: residual-on-residual least squares, linear in a featurizer of X,
-with a heteroskedasticity-robust (HC1) covariance; computed in row chunks so memory stays flat."""
+with a heteroskedasticity-robust sandwich covariance; computed in row chunks so memory stays flat."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any, Literal
 import attrs
 
 FeaturizerName = Literal["linear", "interactions", "poly2"]
+CovType = Literal["HC0", "HC1", "HC2"]
 CHUNK_ROWS = 65_536
 
 
@@ -56,7 +57,8 @@ class LinearFinalStage:
         """Standard errors (m, K) of `effects` at featurized rows `phi`."""
         import numpy as np
 
-        return np.sqrt(np.maximum(np.einsum("md,kde,me->mk", phi, self.cov, phi), 0.0))
+        variance = np.column_stack([np.einsum("md,md->m", phi @ block, phi) for block in self.cov])
+        return np.sqrt(np.maximum(variance, 0.0))
 
 
 def _design(t_res: Any, phi: Any) -> Any:
@@ -64,8 +66,14 @@ def _design(t_res: Any, phi: Any) -> Any:
     return (t_res[:, :, None] * phi[:, None, :]).reshape(len(phi), -1)
 
 
-def fit_linear_final(y_res: Any, t_res: Any, X: Any, kind: str) -> LinearFinalStage:
-    """Least squares of the outcome residual on every arm's treatment residual times featurize(X)."""
+def fit_linear_final(y_res: Any, t_res: Any, X: Any, kind: str, cov_type: CovType = "HC2") -> LinearFinalStage:
+    """Least squares of the outcome residual on every arm's treatment residual times featurize(X).
+
+    The covariance is the sandwich bread @ meat @ bread with squared residuals in the meat, as
+    such (HC0), times n / (n - d) (HC1, econml's "HC1") or each divided by 1 - leverage (HC2).
+    With many final-stage features per row HC0/HC1 are too narrow; HC2 is unbiased when the
+    errors are homoskedastic and close to it otherwise.
+    """
     import numpy as np
 
     rows, arms = t_res.shape
@@ -81,9 +89,14 @@ def fit_linear_final(y_res: Any, t_res: Any, X: Any, kind: str) -> LinearFinalSt
     meat = np.zeros_like(gram)
     for part in chunks(rows):
         Z = _design(t_res[part], featurize(X[part], kind))
-        Ze = Z * (y_res[part] - Z @ theta)[:, None]
-        meat += Ze.T @ Ze
-    rank = np.linalg.matrix_rank(gram, hermitian=True)
-    cov = bread @ meat @ bread * rows / max(rows - rank, 1)
+        weight = (y_res[part] - Z @ theta) ** 2
+        if cov_type == "HC2":
+            leverage = np.einsum("md,md->m", Z @ bread, Z)
+            weight /= np.maximum(1.0 - leverage, 1e-8)
+        scaled = Z * np.sqrt(weight)[:, None]
+        meat += scaled.T @ scaled
+    cov = bread @ meat @ bread
+    if cov_type == "HC1":
+        cov *= rows / max(rows - np.linalg.matrix_rank(gram, hermitian=True), 1)
     blocks = np.stack([cov[k * width:(k + 1) * width, k * width:(k + 1) * width] for k in range(arms)])
     return LinearFinalStage(coef=theta.reshape(arms, width), cov=blocks)

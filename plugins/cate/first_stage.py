@@ -44,7 +44,7 @@ def make_model(spec: Any, *, role: Literal["regressor", "classifier"], random_st
     if spec == "linear":
         from sklearn.linear_model import LinearRegression, LogisticRegression
 
-        return LogisticRegression(max_iter=1000) if classify else LinearRegression()
+        return LogisticRegression(solver="newton-cholesky") if classify else LinearRegression()
     if spec == "lightgbm":
         try:
             from lightgbm import LGBMClassifier, LGBMRegressor

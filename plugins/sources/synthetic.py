@@ -3,7 +3,8 @@
 Ten uniform features X0..X9; nuisance b(X) = sin(pi X0 X1) + 2 (X2 - 0.5)^2 + X3 + 0.5 X4 + X5 X6
 + X7^3 + sin(pi X8 X9); three treatments with effects 0.75 (X0 X1 + X2), 0.50 (X3 X4 + X5) and
 0.90 (X6 X7 + X9); outcome y = b + tau_T + N(0, 1). Every row carries every treatment's true effect
-(`tau_T1`, `tau_T2`, `tau_T3`) so that estimates can be scored.
+(`tau_T1`, `tau_T2`, `tau_T3`) so that estimates can be scored. `nuisance="linear"` swaps b(X)
+for a linear one, so that linear first stages are well specified (for interval coverage studies).
 """
 
 from __future__ import annotations
@@ -33,10 +34,13 @@ def true_effects(X: Any) -> Any:
     ])
 
 
-def nuisance(X: Any) -> Any:
-    """The baseline outcome b(X), which also drives who is treated."""
+def nuisance(X: Any, kind: str = "seed") -> Any:
+    """The baseline outcome b(X), which also drives who is treated: the seed's, or
+    (kind="linear") X3 + 0.5 X4 + X5 + X7 + X9 - 1.5, whose treatment log-odds are linear in X."""
     import numpy as np
 
+    if kind == "linear":
+        return X[:, 3] + 0.5 * X[:, 4] + X[:, 5] + X[:, 7] + X[:, 9] - 1.5
     return (
         np.sin(np.pi * X[:, 0] * X[:, 1])
         + 2 * (X[:, 2] - 0.5) ** 2
@@ -57,7 +61,8 @@ class SyntheticSource(TableSource):
     given T1, T2 or T3 with probabilities that lean on X0, X1, X2 (so the arm is confounded too).
     With `categorical=True`, `region` and `channel` shift the baseline outcome (not who is
     treated), so ignoring them costs precision but no bias. The schema metadata names the
-    treatments and their true-effect columns for later steps.
+    treatments and their true-effect columns for later steps. `nuisance` picks b(X): the seed's
+    nonlinear one, or "linear" (see `nuisance`).
     """
 
     label = "synthetic"
@@ -68,6 +73,7 @@ class SyntheticSource(TableSource):
         layout: Literal["per-treatment", "multi-arm"] = "per-treatment",
         seed: int = 123,
         categorical: bool = False,
+        nuisance: Literal["seed", "linear"] = "seed",
         columns: Sequence[str] | None = None,
         filters: Sequence[Any] | Expression | None = None,
     ) -> None:
@@ -76,6 +82,7 @@ class SyntheticSource(TableSource):
         self.layout = layout
         self.seed = seed
         self.categorical = categorical
+        self.nuisance = nuisance
 
     def _load(self) -> Any:
         import numpy as np
@@ -87,7 +94,7 @@ class SyntheticSource(TableSource):
         blocks = len(TREATMENTS) if self.layout == "per-treatment" else 1
         rows = self.n * blocks
         X = rng.uniform(size=(rows, N_FEATURES))
-        b = nuisance(X)
+        b = nuisance(X, self.nuisance)
         treated = rng.uniform(size=rows) < 1.0 / (1.0 + np.exp(-b))
         if self.layout == "per-treatment":
             arm = np.repeat(np.arange(len(TREATMENTS)), self.n)

@@ -50,3 +50,18 @@ def test_categorical_features_and_projection() -> None:
     assert set(table.column("region").to_pylist()) == {"north", "south", "east", "west"}
     with pytest.raises(engine.DataError, match="nope"):
         engine.source("synthetic", n=10, columns=["nope"]).to_arrow()
+
+
+def test_linear_nuisance_keeps_the_effects_and_swaps_the_baseline() -> None:
+    seed_table = engine.source("synthetic", n=4000, layout="multi-arm", seed=9).to_arrow()
+    table = engine.source("synthetic", n=4000, layout="multi-arm", seed=9, nuisance="linear").to_arrow()
+    X = np.column_stack([table.column(f"x{j}").to_numpy() for j in range(10)])
+    np.testing.assert_allclose(table.column("tau_T1").to_numpy(), seed_table.column("tau_T1").to_numpy())
+    np.testing.assert_allclose(nuisance(X, "linear"), X[:, 3] + 0.5 * X[:, 4] + X[:, 5] + X[:, 7] + X[:, 9] - 1.5)
+    t = table.column("t").to_numpy(zero_copy_only=False)
+    tau = np.column_stack([table.column(f"tau_T{k}").to_numpy() for k in (1, 2, 3)])
+    given = np.select([t == "T1", t == "T2", t == "T3"], [tau[:, 0], tau[:, 1], tau[:, 2]], 0.0)
+    noise = table.column("y").to_numpy() - nuisance(X, "linear") - given
+    assert abs(noise.mean()) < 0.05 and abs(noise.std() - 1.0) < 0.05
+    with pytest.raises(engine.OptionError, match="nuisance"):
+        engine.source("synthetic", nuisance="cubic")
