@@ -18,7 +18,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt $(CONTRIB)
 setup: $(BIN)/.installed
 
 demo: $(BIN)/.installed
-	$(BIN)/hookyard run examples/quickstart.toml
+	$(BIN)/hookyard run examples/uplift.toml
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 2 -q

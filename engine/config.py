@@ -1,7 +1,8 @@
 """Pipeline files: TOML <-> Pipeline, with `--set step.field=value` overrides.
 
-A file holds an optional `[pipeline]` table (name) and an array of `[[steps]]`, each with
-`kind`, `name`, optional `id`, and the tables `options` (for the plugin) and `params` (for the step).
+A file holds an optional `[pipeline]` table (name, description, report: the folder `hookyard run`
+writes the run report to) and an array of `[[steps]]`, each with `kind`, `name`, optional `id`,
+and the tables `options` (for the plugin) and `params` (for the step).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from engine.pipeline import Pipeline, Step
 from engine.registry import Registry
 
 TOP_KEYS = ("pipeline", "steps")
-PIPELINE_KEYS = ("name", "description")
+PIPELINE_KEYS = ("name", "description", "report")
 STEP_KEYS = ("kind", "name", "id", "options", "params")
 _STEP_HEADER = re.compile(r"^\s*\[\[\s*steps\s*\]\]")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -85,6 +86,9 @@ def from_dict(
         problems.append("'pipeline' must be a table: [pipeline] with name = \"...\"")
         head = {}
     problems += [f"[pipeline] has no key '{k}'; keys are {', '.join(PIPELINE_KEYS)}" for k in head if k not in PIPELINE_KEYS]
+    report = head.get("report")
+    if report is not None and (not isinstance(report, str) or not report.strip()):
+        problems.append(f"[pipeline] report must be a folder path (a string), got {report!r:.40}")
     raw_steps = document.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         problems.append("no steps: add one [[steps]] table per step, each with kind = \"...\" and name = \"...\"")
@@ -101,7 +105,7 @@ def from_dict(
     if problems:
         raise PipelineValidationError(problems, source=source)
     return Pipeline(steps, name=str(head.get("name", Path(source).stem)), registry=registry, source=source,
-                    locations=lines)
+                    locations=lines, report=report)
 
 
 def _step(raw: Any, where: str) -> tuple[Step | None, list[str]]:
@@ -177,13 +181,16 @@ def to_dict(pipeline: Pipeline) -> dict[str, Any]:
         if step.params:
             entry["params"] = dict(step.params)
         steps.append(entry)
-    return {"pipeline": {"name": pipeline.name}, "steps": steps}
+    head = {"name": pipeline.name}
+    if pipeline.report:
+        head["report"] = str(pipeline.report)
+    return {"pipeline": head, "steps": steps}
 
 
 def dumps_pipeline(pipeline: Pipeline) -> str:
     """The pipeline as TOML text that `loads_pipeline` reads back to the same steps."""
     document = to_dict(pipeline)
-    out = ["[pipeline]", f"name = {_value(document['pipeline']['name'])}"]
+    out = ["[pipeline]", *(f"{key} = {_value(value)}" for key, value in document["pipeline"].items())]
     for step in document["steps"]:
         out += ["", "[[steps]]"]
         out += [f"{key} = {_value(step[key])}" for key in ("id", "kind", "name")]

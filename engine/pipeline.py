@@ -65,7 +65,10 @@ class RunResult:
 
 
 class Pipeline:
-    """Ordered steps; `validate()` reports every problem at once, `run()` emits pluggy events."""
+    """Ordered steps; `validate()` reports every problem at once, `run()` emits pluggy events.
+
+    `report` names the folder `hookyard run` writes the run report to (None: no report).
+    """
 
     def __init__(
         self,
@@ -75,9 +78,11 @@ class Pipeline:
         registry: Registry | None = None,
         source: str | None = None,
         locations: Sequence[int | None] | None = None,
+        report: str | None = None,
     ) -> None:
         self.steps = list(steps)
         self.name = name
+        self.report = report
         self.registry = registry or default_registry()
         self.source = source
         self._locations = list(locations or [None] * len(self.steps))

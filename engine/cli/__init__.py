@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 import warnings
@@ -63,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine import progress
 
     progress.set_quiet(bool(args.quiet))
+    # OpenMP threads (scikit-learn, LightGBM) that spin while waiting slow a shared or busy machine
+    # many times over; sleeping instead costs little when the machine is idle. Users may override.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     warnings.showwarning = _show_warning
     try:
         return int(args.handler(args) or 0)

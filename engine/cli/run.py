@@ -1,10 +1,13 @@
-"""`hookyard run PIPELINE.toml`: run a pipeline file."""
+"""`hookyard run PIPELINE.toml`: run a pipeline file, then write its report."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -12,16 +15,25 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     parser = sub.add_parser(
         "run", parents=[common], help="run a pipeline file",
         description="Run a pipeline file. Steps are validated first and every problem reported at "
-        "once; nothing runs until the whole pipeline is valid.",
-        epilog="examples:\n  hookyard run examples/quickstart.toml\n"
-        "  hookyard run examples/uplift.toml --set solver.name=pulp --set cate.name=econml-linear-dml",
+        "once; nothing runs until the whole pipeline is valid. After a successful run the report "
+        "(report.html, report.json and plots) is written to the folder the file's [pipeline] report "
+        "names, or --report; like every output it appears whole or not at all.",
+        epilog="examples:\n  hookyard run examples/uplift.toml\n"
+        "  hookyard run examples/uplift.toml --set solver.name=pulp --set cate.name=econml-linear-dml\n"
+        "  hookyard run examples/uplift.toml --set source.n=2000 --report /tmp/uplift-report --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("pipeline", help="the pipeline's TOML file")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STEP.FIELD=VALUE",
                         help="change a setting without editing the file: STEP.name=PLUGIN, STEP.options.KEY=VALUE "
                         "(or STEP.KEY=VALUE), STEP.params.KEY=VALUE; values are read as TOML (repeatable)")
-    parser.add_argument("--json", action="store_true", help="print a JSON summary of the run on stdout")
+    parser.add_argument("--json", action="store_true",
+                        help="print a JSON summary of the run (and the report's figures) on stdout")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--report", metavar="DIR",
+                       help="write the run report into DIR (replacing an earlier report there) instead of the "
+                       "folder the file's [pipeline] report names")
+    where.add_argument("--no-report", action="store_true", help="write no report")
     parser.set_defaults(handler=run)
 
 
@@ -29,21 +41,67 @@ def run(args: argparse.Namespace) -> int:
     from engine.config import load_pipeline
 
     pipeline = load_pipeline(args.pipeline, args.overrides)
-    result = pipeline.run()
+    pipeline.check()
+    folder = None if args.no_report else (args.report or pipeline.report)
+    if folder:
+        from engine.report import check_target, require_matplotlib
+
+        require_matplotlib()
+        check_target(folder)
+    report = None
+    with _stdout_to_stderr():
+        result = pipeline.run()
+        if folder:
+            from engine.report import build_report
+
+            report = build_report(result, pipeline)
+            report.write(folder)
     summary = summarize(result)
+    if report is not None:
+        summary["report"] = {"folder": str(folder), "figures": report.figures}
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     elif not args.quiet:
-        for step in summary["steps"]:
-            rows = "" if step["rows_out"] is None else f"{step['rows_out']:>10,} rows"
-            print(f"{step['step']:<12} {step['kind']:<8} {step['name']:<20} {step['seconds']:>8.3f}s {rows}",
-                  file=sys.stderr)
-        print(f"done in {result.seconds:.2f}s (run {result.run_id})", file=sys.stderr)
+        _print(summary, result)
     return 0
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send what plugins and their native libraries print (solver banners) to stderr, so that
+    stdout holds only the run's own output: the JSON summary, or where it wrote and the figures."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _print(summary: dict[str, Any], result: Any) -> None:
+    """Timings on stderr; where the outputs went and the headline figures on stdout."""
+    from engine.report.text import summary_lines
+
+    for step in summary["steps"]:
+        rows = "" if step["rows_out"] is None else f"{step['rows_out']:>10,} rows"
+        print(f"{step['step']:<12} {step['kind']:<8} {step['name']:<20} {step['seconds']:>8.3f}s {rows}",
+              file=sys.stderr)
+    print(f"done in {result.seconds:.2f}s (run {result.run_id})", file=sys.stderr)
+    for output in summary["outputs"]:
+        print(f"wrote {output['rows']:,} rows to {output['location']}")
+    if "report" in summary:
+        print(f"report: {os.path.join(summary['report']['folder'], 'report.html')}")
+        for line in summary_lines(summary["report"]["figures"]):
+            print(line)
+
+
 def summarize(result: Any) -> dict[str, Any]:
-    """A JSON-ready account of a run: what ran, how long, how many rows, and the flow's facts."""
+    """A JSON-ready account of a run: what ran, how long, how many rows, where it wrote, and the flow's facts."""
+    from engine.report import outputs
+
     return {
         "run_id": result.run_id,
         "seconds": round(result.seconds, 6),
@@ -52,6 +110,7 @@ def summarize(result: Any) -> dict[str, Any]:
              "version": r.version, "seconds": round(r.seconds, 6), "rows_in": r.rows_in, "rows_out": r.rows_out}
             for r in result.steps
         ],
+        "outputs": outputs(result.flow),
         "facts": {k: v for k, v in result.flow.facts.items() if _jsonable(v)},
     }
 

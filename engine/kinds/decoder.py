@@ -169,10 +169,12 @@ def run_step(
     prompt_column: str = "prompt",
     output_column: str = "generation",
     score_column: str = "score",
+    trace_column: str | None = None,
 ) -> Flow:
     """Generate for every prompt in `prompt_column`; add the best texts and their scores as columns.
 
     A decoder returning several sequences per prompt gives list columns (every sequence, best first).
+    With `trace_column`, each prompt's decoding trace (its steps' candidates) is added as a JSON string.
     """
     import pyarrow as pa
 
@@ -182,10 +184,11 @@ def run_step(
             f"the decoder step reads prompts from column {prompt_column!r}, which is not in the table; "
             f"it has {table.column_names}. Set the step param prompt_column."
         )
-    taken = [c for c in (output_column, score_column) if c in table.column_names]
+    taken = [c for c in (output_column, score_column, trace_column) if c and c in table.column_names]
     if taken:
         raise DataError(f"columns {taken} are already in the table; choose other output_column/score_column params")
-    result = plugin.generate(table.column(prompt_column).to_pylist())
+    prompts = table.column(prompt_column).to_pylist()
+    result = plugin.generate(prompts, trace=True) if trace_column else plugin.generate(prompts)
     if result.texts is None:
         raise DataError("the decoder has no tokenizer, so it cannot add texts; give it a tokenizer")
     several = any(len(row) > 1 for row in result.texts)
@@ -195,4 +198,7 @@ def run_step(
     score_type = pa.list_(pa.float64()) if several else pa.float64()
     table = table.append_column(output_column, pa.array(texts, text_type))
     table = table.append_column(score_column, pa.array(scores, score_type))
+    if trace_column:
+        traces = [json.dumps([attrs.asdict(s) for s in result.trace.for_prompt(i)]) for i in range(len(result))]
+        table = table.append_column(trace_column, pa.array(traces, pa.string()))
     return flow.evolve(table=table, generations=output_column, scores=score_column)

@@ -79,15 +79,19 @@ class DriftReport:
         return attrs.asdict(self)
 
 
-def run_step(plugin: Encoder, flow: Flow, fit: bool = True) -> Flow:
+def run_step(plugin: Encoder, flow: Flow, *, fit: bool = True) -> Flow:
     """Fit on the incoming table (unless `fit` is false: an already fitted encoder only transforms)
     and pass on an Arrow table of the encoded and passed-through columns.
 
-    The drift report of the transform, where the encoder makes one, becomes the "drift" fact.
+    The drift report of the transform, where the encoder makes one, becomes the "drift" fact. The
+    incoming table's schema metadata (what a source says of its columns) is kept.
     """
     _ask_for_arrow(plugin)
     encoded = plugin.fit_transform(flow.table) if fit else plugin.transform(flow.table)
     table = to_arrow(encoded, names=plugin.get_feature_names_out())
+    metadata = {**(flow.table.schema.metadata or {}), **(table.schema.metadata or {})}
+    if metadata:
+        table = table.replace_schema_metadata(metadata)
     drift = getattr(plugin, "drift_report_", None)
     if drift is None:
         return flow.evolve(table=table)

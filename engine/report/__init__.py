@@ -1,0 +1,106 @@
+"""The run report: after a successful run, what it estimated, planned and is worth, in report.json
+and report.html with PNG plots, written into a folder that appears whole or not at all.
+
+    result = pipeline.run()
+    report = engine.report.build_report(result, pipeline)
+    report.write("runs/uplift/report")
+    print(report.data["figures"]["headline"])
+
+Sections appear when the run's facts allow them: effect estimates against the truth (PEHE and a
+scatter per treatment), the solver's objective, bound and gap, the plan against `naive` at the
+run's budget and across budgets, the plan against the oracle, and the plugins that ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from engine.errors import PluginMissingError
+from engine.report.figures import TIMING_KEYS, cate_section, planning_sections, solver_section
+from engine.report.folder import atomic_folder, check_target
+
+SCHEMA = 1
+PLOT_FILES = {"cate": "cate.png", "frontier": "frontier.png"}
+
+__all__ = ["Report", "build_report", "check_target", "outputs", "require_matplotlib"]
+
+
+@attrs.frozen(eq=False)
+class Report:
+    """A built report: JSON-ready `data` (schema, pipeline, run, outputs, figures) and the run's
+    final `table`, from which the scatter plots draw."""
+
+    data: dict[str, Any]
+    table: Any = None
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        """The sections whose numbers depend only on the data and settings (the same seed gives the same)."""
+        return self.data["figures"]
+
+    def write(self, folder: str | os.PathLike[str]) -> Path:
+        """Write report.json, report.html and the plots into `folder`, replacing an earlier report
+        there; on any error nothing changes. Returns the folder."""
+        from engine.report import html, plots
+
+        figures = self.figures
+        with atomic_folder(folder) as fresh:
+            drawn: dict[str, str] = {}
+            if figures.get("cate", {}).get("pehe") and self.table is not None:
+                drawn["cate"] = plots.cate_scatter(self.table, figures["cate"], fresh / PLOT_FILES["cate"]).name
+            if figures.get("frontier"):
+                headline = figures["headline"]
+                drawn["frontier"] = plots.frontier(figures["frontier"], headline["budget"],
+                                                   headline["optimised"]["solver"], fresh / PLOT_FILES["frontier"]).name
+            data = {**self.data, "plots": drawn}
+            (fresh / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            (fresh / "report.html").write_text(html.render(data, drawn), encoding="utf-8")
+        return Path(os.path.expanduser(folder))
+
+
+def require_matplotlib() -> None:
+    """Raise PluginMissingError with the install hint when the plots cannot be drawn here."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise PluginMissingError("the run report draws its plots with matplotlib: pip install 'hookyard[report]'")
+
+
+def build_report(result: Any, pipeline: Any = None) -> Report:
+    """The report of a successful run (`engine.pipeline.RunResult`). With the `pipeline` that ran,
+    the plan is also re-solved against naive, across budgets and on the true effects."""
+    started = time.perf_counter()
+    flow = result.flow
+    solver_label = next((r.name for r in result.steps if r.kind == "solver"), "solver")
+    figures: dict[str, Any] = {}
+    for key, section in (("cate", cate_section(flow)), ("solver", solver_section(flow))):
+        if section is not None:
+            figures[key] = section
+    if pipeline is not None:
+        figures.update(planning_sections(flow, pipeline, solver_label))
+    data = {
+        "schema": SCHEMA,
+        "pipeline": getattr(pipeline, "name", "pipeline"),
+        "run": {
+            "id": result.run_id,
+            "seconds": result.seconds,
+            "report_seconds": time.perf_counter() - started,
+            "steps": [attrs.asdict(r) for r in result.steps],
+            "solver_seconds": {k: v for k, v in (flow.facts.get("solver") or {}).items() if k in TIMING_KEYS},
+        },
+        "outputs": outputs(flow),
+        "figures": figures,
+    }
+    return Report(data, flow.table)
+
+
+def outputs(flow: Any) -> list[dict[str, Any]]:
+    """Where the run's sink wrote (its "written" fact, an `engine.kinds.sink.Written`)."""
+    written = flow.facts.get("written")
+    return [] if written is None else [attrs.asdict(written)]
