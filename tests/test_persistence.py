@@ -84,3 +84,16 @@ def test_objects_without_plain_state_are_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "s.json").exists()
     with pytest.raises(engine.StateError, match="no state file"):
         engine.load(tmp_path / "s.json")
+
+
+def test_atomically_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    from engine.atomic import write_text
+
+    mask = os.umask(0o022)
+    try:
+        path = write_text(tmp_path / "note.txt", "whole")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
