@@ -2,7 +2,10 @@
 
 Randomly initialised GPT-2-small- and T5-small-shaped models (small ones with --quick), torch
 pinned to one thread, everything in this one process. Every run generates exactly
-max_new_tokens (min_new_tokens is set to it) so that no method stops early by chance.
+max_new_tokens (min_new_tokens is set to it) so that no method stops early by chance. Every
+method gets one short warm-up run per model; the timed runs of the methods compared take turns,
+and the best of each counts. Ratios use CPU time (wall time, which on a shared machine also
+counts other processes' turns on the core, is printed beside it and given under "wall").
 Prints one line per setting with our time / theirs, then one JSON line:
 greedy_vs_generate and beam_vs_generate (ours / generate, width 4, 64 new tokens, GPT-2 shape),
 speedup_vs_seed_loop (seed loop / ours, width 4, 64 new tokens, T5 shape, as in the article).
@@ -16,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import torch
 
 import engine
@@ -39,19 +43,35 @@ def models(quick: bool) -> dict[str, Any]:
     return {"gpt2": GPT2LMHeadModel(gpt2).eval(), "t5": T5ForConditionalGeneration(t5).eval()}
 
 
-def best_time(run: Callable[[], Any], repeats: int) -> float:
-    times = []
+@attrs.frozen
+class Timing:
+    """The best CPU time and the best wall time of a run's repeats, in seconds."""
+
+    cpu: float
+    wall: float
+
+
+def best_times(runs: list[Callable[[], Any]], repeats: int) -> list[Timing]:
+    """The best of `repeats` timings of each run, the runs taking turns so that load changes hit all alike.
+
+    CPU time (of this process, torch on one thread) is what the ratios use: on a shared machine
+    wall time also counts the time other processes held the core.
+    """
+    cpu: list[list[float]] = [[] for _ in runs]
+    wall: list[list[float]] = [[] for _ in runs]
     for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
+        for run, run_cpu, run_wall in zip(runs, cpu, wall):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            run()
+            run_cpu.append(time.process_time() - started_cpu)
+            run_wall.append(time.perf_counter() - started)
+    return [Timing(min(c), min(w)) for c, w in zip(cpu, wall)]
 
 
 def ours(model: Any, prompts: list[list[int]], width: int, tokens: int) -> Callable[[], Any]:
     name = "greedy" if width == 1 else "beam"
     extra = {} if width == 1 else {"beam_width": width}
-    decoder = engine.decoder(name, model=model, max_new_tokens=tokens, min_new_tokens=tokens, **extra)
+    decoder = engine.decoder(name, model=model, max_new_tokens=tokens, min_new_tokens=tokens, **extra).load()
     return lambda: decoder.generate(prompts)
 
 
@@ -67,25 +87,38 @@ def theirs(model: Any, prompts: list[list[int]], width: int, tokens: int) -> Cal
     return run
 
 
-def seed_loop(model: Any, prompts: list[list[int]], width: int, tokens: int) -> Callable[[], Any]:
-    """The article's loop: every candidate re-run from scratch, one forward pass each, no cache."""
-    start = model.config.decoder_start_token_id
+def seed_loop(model: Any, prompts: list[list[int]], width: int, tokens: int, temperature: float = 1.0) -> Callable[[], Any]:
+    """The article's loop: every unfinished candidate re-run from scratch, one forward pass each, no cache.
+
+    As there: softmax(logits / temperature), the top `width` tokens of each candidate scored by
+    log(prob), ended candidates carried over as they are, the best `width` kept, a stop once all have ended.
+    """
+    encoder_decoder = model.config.is_encoder_decoder
+    start = [model.config.decoder_start_token_id] if encoder_decoder else []
+    eos = model.config.eos_token_id
 
     def one(prompt: list[int]) -> list[tuple[float, list[int]]]:
         source = torch.tensor([prompt])
-        candidates = [(0.0, [start] if model.config.is_encoder_decoder else [])]
+        candidates = [(0.0, start)]
         for _ in range(tokens):
             expanded = []
             for score, ids in candidates:
-                if model.config.is_encoder_decoder:
+                if ids[len(start):] and ids[-1] == eos:
+                    expanded.append((score, ids))
+                    continue
+                if encoder_decoder:
                     out = model(input_ids=source, decoder_input_ids=torch.tensor([ids]))
                 else:
                     out = model(input_ids=torch.tensor([prompt + ids]))
-                probs = torch.softmax(out.logits[:, -1, :], dim=-1)
+                probs = torch.softmax(out.logits[:, -1, :] / temperature, dim=-1)
                 top_probs, top_ids = probs.topk(width)
-                for p, t in zip(top_probs[0].tolist(), top_ids[0].tolist()):
-                    expanded.append((score + torch.log(torch.tensor(p)).item(), ids + [t]))
+                for i in range(width):
+                    next_id = top_ids[:, i].item()
+                    next_score = torch.log(top_probs[:, i]).item()
+                    expanded.append((score + next_score, ids + [next_id]))
             candidates = sorted(expanded, key=lambda c: c[0], reverse=True)[:width]
+            if all(ids[-1] == eos for _, ids in candidates):
+                break
         return candidates
 
     def run() -> Any:
@@ -93,6 +126,12 @@ def seed_loop(model: Any, prompts: list[list[int]], width: int, tokens: int) -> 
             return [one(p) for p in prompts]
 
     return run
+
+
+def warm_up(model: Any, prompts: list[list[int]]) -> None:
+    """One short untimed run of every method on the model, so no timed run pays first-call costs."""
+    for method in (ours, theirs, seed_loop):
+        method(model, prompts[:1], 4, 4)()
 
 
 def main() -> None:
@@ -104,34 +143,44 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     repeats = args.repeats or (2 if args.quick else 3)
+    seed_repeats = args.repeats or (2 if args.quick else 1)
     widths = sorted({1, 4, *(args.widths or ((1, 4) if args.quick else (1, 2, 4, 8)))})
     lengths = sorted({64, *(args.lengths or ((32, 64) if args.quick else (32, 64, 128)))})
     built = models(args.quick)
     generator = torch.Generator().manual_seed(1)
-    ratios: dict[tuple[str, int, int], float] = {}
+    ratios: dict[tuple[str, int, int], Timing] = {}
     for shape, model in built.items():
         vocab = model.config.vocab_size
         prompts = torch.randint(3, vocab, (BATCH, PROMPT_TOKENS), generator=generator).tolist()
+        warm_up(model, prompts)
         for width in widths:
             for tokens in lengths:
-                mine = best_time(ours(model, prompts, width, tokens), repeats)
-                anchor = best_time(theirs(model, prompts, width, tokens), repeats)
-                ratios[(shape, width, tokens)] = mine / anchor
-                print(f"{shape:5} width {width} tokens {tokens:3}: ours {mine:7.3f}s  generate {anchor:7.3f}s  "
-                      f"ratio {mine / anchor:.3f}")
+                mine, anchor = best_times(
+                    [ours(model, prompts, width, tokens), theirs(model, prompts, width, tokens)], repeats
+                )
+                ratios[(shape, width, tokens)] = ratio = Timing(mine.cpu / anchor.cpu, mine.wall / anchor.wall)
+                print(f"{shape:5} width {width} tokens {tokens:3}: ours {mine.cpu:7.3f}s  generate {anchor.cpu:7.3f}s  "
+                      f"ratio {ratio.cpu:.3f}  (wall {mine.wall:.3f}s / {anchor.wall:.3f}s = {ratio.wall:.3f})", flush=True)
     t5 = built["t5"]
     prompts = torch.randint(3, t5.config.vocab_size, (1, PROMPT_TOKENS), generator=generator).tolist()
-    mine = best_time(ours(t5, prompts, 4, 64), repeats)
-    seed = best_time(seed_loop(t5, prompts, 4, 64), 1)
-    print(f"t5    width 4 tokens  64: ours {mine:7.3f}s  seed loop {seed:7.3f}s  speedup {seed / mine:.1f}x")
+    mine, seed = best_times([ours(t5, prompts, 4, 64), seed_loop(t5, prompts, 4, 64)], seed_repeats)
+    speedup = Timing(seed.cpu / mine.cpu, seed.wall / mine.wall)
+    print(f"t5    width 4 tokens  64: ours {mine.cpu:7.3f}s  seed loop {seed.cpu:7.3f}s  speedup {speedup.cpu:.1f}x  "
+          f"(wall {mine.wall:.3f}s / {seed.wall:.3f}s = {speedup.wall:.1f}x)", flush=True)
     print(json.dumps({
         "quick": args.quick,
-        "greedy_vs_generate": round(ratios[("gpt2", 1, 64)], 4),
-        "beam_vs_generate": round(ratios[("gpt2", 4, 64)], 4),
-        "beam_vs_generate_t5": round(ratios[("t5", 4, 64)], 4),
-        "speedup_vs_seed_loop": round(seed / mine, 2),
+        "timer": "cpu",
+        "greedy_vs_generate": round(ratios[("gpt2", 1, 64)].cpu, 4),
+        "beam_vs_generate": round(ratios[("gpt2", 4, 64)].cpu, 4),
+        "beam_vs_generate_t5": round(ratios[("t5", 4, 64)].cpu, 4),
+        "speedup_vs_seed_loop": round(speedup.cpu, 2),
+        "wall": {
+            "greedy_vs_generate": round(ratios[("gpt2", 1, 64)].wall, 4),
+            "beam_vs_generate": round(ratios[("gpt2", 4, 64)].wall, 4),
+            "beam_vs_generate_t5": round(ratios[("t5", 4, 64)].wall, 4),
+            "speedup_vs_seed_loop": round(speedup.wall, 2),
+        },
     }))
-
 
 if __name__ == "__main__":
     main()

@@ -64,7 +64,7 @@ def beam_search(
     n, limit = settings.beam_width, settings.max_new_tokens
     batch = len(prompts)
     logits, rows = lm.prefill(prompts)
-    rows.expand(n)
+    rows.expand(n, limit)
     logits = logits.repeat_interleave(n, dim=0)
     device = logits.device
     keep = min(max(2, 1 + len(lm.eos_ids)) * n, n * logits.shape[-1])
@@ -92,7 +92,7 @@ def beam_search(
         _update_improvable(beams, step + 1, settings)
         if not _should_continue(beams, ends, settings):
             break
-        rows.select((source.gather(1, survivors) + offsets).view(-1))
+        rows.reorder_beams((source.gather(1, survivors) + offsets).view(-1))
         logits = lm.advance(rows, tokens.gather(1, survivors).view(-1))
     return _results(beams, settings.num_return_sequences, lm.eos_ids)
 

@@ -109,9 +109,13 @@ class Rows:
         """The tokens generated so far, one row per sequence."""
         return self.history[:, self.prompt_length:]
 
-    def select(self, rows: torch.Tensor) -> None:
-        """Keep (and reorder, or repeat) the given rows, the cache included."""
-        self.cache.reorder_cache(rows)
+    def expand(self, times: int, new_tokens: int) -> None:
+        """Repeat every row `times` times (row i becomes rows i*times .. i*times+times-1), the cache
+        made ready for `new_tokens` more positions and cheap beam reorders."""
+        from plugins.decoders.kv_buffers import expand_for_beams
+
+        rows = torch.arange(self.history.shape[0], device=self.history.device).repeat_interleave(times)
+        expand_for_beams(self.cache, rows, new_tokens)
         self.history = self.history[rows]
         self.pad_left = self.pad_left[rows]
         if self.attention_mask is not None:
@@ -120,11 +124,16 @@ class Rows:
             self.positions = self.positions[rows]
         self.encoder = {k: _take_rows(v, rows) for k, v in self.encoder.items()}
 
-    def expand(self, times: int) -> None:
-        """Repeat every row `times` times in place (row i becomes rows i*times .. i*times+times-1)."""
-        if times > 1:
-            rows = torch.arange(self.history.shape[0], device=self.history.device).repeat_interleave(times)
-            self.select(rows)
+    def reorder_beams(self, rows: torch.Tensor) -> None:
+        """Let row i continue from row `rows[i]`, a row of the same prompt after `expand`.
+
+        Only what differs between one prompt's beams moves: the generated tokens and the
+        self-attention cache (padding, positions, encoder states and cross-attention are shared).
+        """
+        from plugins.decoders.kv_buffers import self_attention
+
+        self_attention(self.cache).reorder_cache(rows)
+        self.history = self.history[rows]
 
 
 def _take_rows(value: Any, rows: torch.Tensor) -> Any:

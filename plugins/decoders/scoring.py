@@ -25,7 +25,8 @@ class ScoreRules:
 
     def log_probs(self, logits: torch.Tensor, rows: Rows, eos_ids: list[int]) -> torch.Tensor:
         """Scores of every next token for every row: (rows, vocab) log-probabilities after the rules."""
-        scores = torch.log_softmax(logits / self.temperature, dim=-1)
+        scaled = logits if self.temperature == 1.0 else logits / self.temperature
+        scores = torch.log_softmax(scaled, dim=-1)
         if self.repetition_penalty != 1.0:
             scores = repetition_penalty(scores, rows, self.repetition_penalty)
         if self.no_repeat_ngram_size > 0:
