@@ -129,7 +129,8 @@ def test_swapping_the_solver_and_the_estimator_by_name(tmp_path: Path) -> None:
     assert [s["name"] for s in report["run"]["steps"]][2:4] == ["econml-linear-dml", "pulp"]
     got = report["figures"]
     assert got["solver"]["backend"].startswith("pulp") and got["solver"]["status"] == "optimal"
-    assert got["headline"]["optimised"]["solver"] == got["oracle"]["solver"] == "pulp"
+    assert got["headline"]["optimised"]["solver"] == "pulp"
+    assert got["oracle"]["solver"] == got["frontier"]["solver"] == "mckp"
     assert got["oracle"]["share_of_oracle_pct"] <= 100 + 1e-6
     page = (tmp_path / REPORT / "report.html").read_text()
     assert "econml-linear-dml" in page and "the pulp plan" in page

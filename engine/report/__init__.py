@@ -57,7 +57,7 @@ class Report:
             if figures.get("frontier"):
                 headline = figures["headline"]
                 drawn["frontier"] = plots.frontier(figures["frontier"], headline["budget"],
-                                                   headline["optimised"]["solver"], fresh / PLOT_FILES["frontier"]).name
+                                                   figures["frontier"]["solver"], fresh / PLOT_FILES["frontier"]).name
             data = {**self.data, "plots": drawn}
             (fresh / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
             (fresh / "report.html").write_text(html.render(data, drawn), encoding="utf-8")

@@ -64,24 +64,33 @@ def planning_sections(flow: Flow, pipeline: Any, solver_label: str) -> dict[str,
     """Headline, frontier and oracle sections for a run whose pipeline has a solver step.
 
     The run's plan is compared with `naive` (the seed article's baseline, which spends at most the
-    budget) at the run's budget and across the frontier's budgets, re-solved with the solver that
-    ran and its options; with the truth known, also with that solver's plan on the true effects.
+    budget) at the run's budget and across the frontier's budgets; with the truth known, also with
+    the plan made from the true effects. Those re-solves use `mckp`, whose gap is certified, so a
+    slow exact backend runs once, not once per budget; where mckp cannot plan the problem (count
+    limits) the solver that ran re-solves.
     """
     step = _solver_step(pipeline)
     if step is None or not flow.facts.get("effects") or "assignment" not in flow.facts:
         return {}
     planner = Planner(flow, dict(step.params))
-    solver = pipeline.registry.build("solver", step.name, **step.options)
+    solver, replanner = _replanner(pipeline, step)
     budget = float(step.params["budget"])
     ran = planner.score(flow.table.column(flow.facts["assignment"]).to_numpy(), flow.facts["solver"])
     sections: dict[str, Any] = {}
     naive = _naive(pipeline, planner, budget)
     if naive is not None:
         sections["headline"] = _headline(flow, step.params, solver_label, ran, naive)
-        sections["frontier"] = _frontier(planner, solver, pipeline, budget, ran, naive)
+        sections["frontier"] = {"solver": replanner, **_frontier(planner, solver, pipeline, budget, ran, naive)}
     if planner.truth:
-        sections["oracle"] = _oracle(planner, solver, solver_label, step.params, ran)
+        sections["oracle"] = _oracle(planner, solver, replanner, step.params, ran)
     return sections
+
+
+def _replanner(pipeline: Any, step: Any) -> tuple[Any, str]:
+    """The solver for the report's re-solves, and its name: mckp unless the step has count limits."""
+    if any(step.params.get(limit) is not None for limit in ("min_count", "max_count")):
+        return pipeline.registry.build("solver", step.name, **step.options), str(step.name)
+    return pipeline.registry.build("solver", "mckp"), "mckp"
 
 
 def _solver_step(pipeline: Any) -> Any:

@@ -63,6 +63,7 @@ def render(data: Mapping[str, Any], plots: Mapping[str, str]) -> str:
     frontier = figures.get("frontier")
     if frontier:
         parts.append("<h2>Value against budget</h2>")
+        parts.append(f"<p>Other budgets re-solved with {escape(frontier['solver'])}; the run's budget shows the run's own plan.</p>")
         if "frontier" in plots:
             parts.append(f"<img src='{escape(plots['frontier'])}' alt='value-budget frontier'>")
         rows = [[number(p["budget"]), *(number(p[plan].get(k)) for plan in ("optimised", "naive")
