@@ -89,9 +89,9 @@ class Registry:
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
         seen: set[tuple[str, str]] = set()
+        described: dict[str, tuple[str, str]] = {}
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist is not None else "unknown"
-            version = ep.dist.version if ep.dist is not None else "0"
+            dist, version = _describe(ep.dist, described)
             if (dist, ep.name) in seen or not self._selected(dist, ep.name):
                 continue
             seen.add((dist, ep.name))
@@ -317,6 +317,17 @@ class Registry:
                 if info.registration.factory == target:
                     return info
         return None
+
+
+def _describe(dist: Any, described: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    """(name, version) of an entry point's distribution, parsing each distribution's METADATA once
+    (every entry point carries its own Distribution object, and parsing is most of discovery's cost)."""
+    if dist is None:
+        return "unknown", "0"
+    key = str(getattr(dist, "_path", id(dist)))
+    if key not in described:
+        described[key] = (dist.name, dist.version)
+    return described[key]
 
 
 def _import_factory(info: PluginInfo) -> Any:
