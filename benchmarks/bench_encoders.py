@@ -1,22 +1,29 @@
 """One-hot encoding side by side: `onehot` against scikit-learn's OneHotEncoder and polars' to_dummies.
 
 Builds N rows x 5 string columns (cardinalities 5, 20, 100, 1000, 10000; 10M rows, or 1M with
---quick), then times fit + transform to a sparse matrix for `onehot` and for scikit-learn's
-OneHotEncoder(handle_unknown="ignore"), each on the same data in its own natural form (an Arrow
-table, a pandas frame), and measures `onehot`'s peak memory above what was in use before it ran.
+--quick), then times fit + transform for `onehot` and for scikit-learn's
+OneHotEncoder(handle_unknown="ignore"), both to a float64 CSR matrix of the same 11125 columns, each
+on the same data in its own natural form (an Arrow table, a pandas frame), and measures `onehot`'s
+peak memory above what was in use before it ran.
 
 polars' to_dummies returns dense columns, and 10M rows x 11125 dummy columns would need 111 GB,
 so polars is timed on the three columns whose dummies fit in memory (125 columns), against
-`onehot` on the same three columns, with uint8 values as polars gives (still a sparse matrix).
+`onehot` on the same three columns with uint8 values as polars gives (the same one-hot
+information, as a CSR matrix).
 
-The last line printed is one JSON object.
+Fairness: one process, the same data, each contender run once to warm up, then `--repeat` rounds
+in which the contenders of a comparison run in turn (so a busy machine slows them alike); the
+median of each counts. Both polars and `onehot` (through Arrow) use all the CPUs they see: the
+thread counts and the machine's load average are printed. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
 import sys
 import time
 import warnings
@@ -43,15 +50,24 @@ def make_table(rows: int, seed: int) -> pa.Table:
     return pa.table(columns)
 
 
-def best_time(function: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """The fastest of `repeat` runs and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        result = None
-        started = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - started)
-    return best, result
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds one call of `function` takes, and its result."""
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, result
+
+
+def race(contenders: dict[str, Callable[[], Any]], repeat: int, warm_up: bool = True) -> dict[str, float]:
+    """Median seconds of each contender over `repeat` rounds, after a warm-up round unless they
+    already ran; in each round every contender runs once, in turn, so that a busy machine slows them alike."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for round_ in range(repeat + warm_up):
+        for name, function in contenders.items():
+            seconds, result = timed(function)
+            del result
+            if round_ or not warm_up:
+                times[name].append(seconds)
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
 def _status_kb(field: str) -> int | None:
@@ -91,7 +107,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1M rows instead of 10M")
     parser.add_argument("--rows", type=int, help="rows to build (overrides --quick)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per contender; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=5, help="timed rounds after a warm-up; the median counts")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rows = args.rows or (1_000_000 if args.quick else 10_000_000)
@@ -101,41 +117,52 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     table = make_table(rows, args.seed)
     frame = table.to_pandas()
-    print(f"{rows:,} rows x {len(CARDINALITIES)} string columns, cardinalities {CARDINALITIES}; {pa.cpu_count()} CPUs")
+    print(f"{rows:,} rows x {len(CARDINALITIES)} string columns, cardinalities {CARDINALITIES}")
 
     def ours() -> Any:
         return engine.encoder("onehot").fit_transform(table)
 
     peak_mb, peak_method, encoded = peak_above_baseline(ours)
     output_mb = matrix_mb(encoded)
-    del encoded
-    seconds_ours, encoded = best_time(ours, args.repeat)
-    print(f"onehot            {seconds_ours:8.3f} s  (peak {peak_mb:,.0f} MB above baseline; output {output_mb:,.0f} MB)")
-
-    seconds_sklearn, expected = best_time(lambda: OneHotEncoder(handle_unknown="ignore").fit_transform(frame), args.repeat)
+    expected = OneHotEncoder(handle_unknown="ignore").fit_transform(frame)
     same = encoded.shape == expected.shape and (encoded != expected).nnz == 0
+    del encoded, expected
+    full = race(
+        {"onehot": ours, "sklearn": lambda: OneHotEncoder(handle_unknown="ignore").fit_transform(frame)},
+        args.repeat,
+        warm_up=False,  # both just ran once
+    )
+    seconds_ours, seconds_sklearn = full["onehot"], full["sklearn"]
+    print(f"onehot            {seconds_ours:8.3f} s  (peak {peak_mb:,.0f} MB above baseline; output {output_mb:,.0f} MB)")
     print(f"scikit-learn      {seconds_sklearn:8.3f} s  -> onehot is {seconds_sklearn / seconds_ours:5.1f}x faster; same output: {same}")
-    del expected, encoded
 
     subset = list(table.column_names[:POLARS_COLUMNS])
     polars_frame = pl.from_arrow(table.select(subset))
     subset_table = table.select(subset)
-    seconds_polars = seconds_ours_subset = float("inf")
-    for _ in range(args.repeat):  # alternate, so that a busy machine slows both alike
-        seconds, dummies = best_time(lambda: polars_frame.to_dummies(subset), 1)
-        seconds_polars, dummy_columns = min(seconds_polars, seconds), dummies.width
-        del dummies
-        seconds, _ = best_time(lambda: engine.encoder("onehot", dtype="uint8").fit_transform(subset_table), 1)
-        seconds_ours_subset = min(seconds_ours_subset, seconds)
+    dummy_columns = polars_frame.to_dummies(subset).width
+    part = race(
+        {
+            "polars": lambda: polars_frame.to_dummies(subset),
+            "onehot": lambda: engine.encoder("onehot", dtype="uint8").fit_transform(subset_table),
+        },
+        args.repeat,
+    )
+    seconds_polars, seconds_ours_subset = part["polars"], part["onehot"]
     print(
         f"polars to_dummies {seconds_polars:8.3f} s  on {subset} ({dummy_columns} dense columns); onehot on the same "
         f"{seconds_ours_subset:.3f} s -> {seconds_polars / seconds_ours_subset:5.1f}x faster"
     )
+    threads = {"arrow": pa.cpu_count(), "polars": pl.thread_pool_size()}
+    load = [round(x, 2) for x in os.getloadavg()]
+    print(f"threads {threads}; load average {load} (1, 5, 15 min) on {os.cpu_count()} CPUs; medians of {args.repeat} rounds")
 
     result = {
         "benchmark": "encoders",
         "rows": rows,
-        "cpus": pa.cpu_count(),
+        "cpus": os.cpu_count(),
+        "threads": threads,
+        "load_average": load,
+        "repeat": args.repeat,
         "seconds_onehot": round(seconds_ours, 4),
         "seconds_sklearn": round(seconds_sklearn, 4),
         "seconds_polars_subset": round(seconds_polars, 4),

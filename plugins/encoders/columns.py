@@ -50,12 +50,33 @@ def domain_of(column: str, arrow_type: Any) -> str | None:
     )
 
 
-def array_codes(column: str, array: Any, domain: str) -> ChunkCodes:
-    """One Arrow array of a column as dictionary + codes in `domain`."""
+def array_codes(column: str, array: Any, domain: str, known: Any = None) -> ChunkCodes:
+    """One Arrow array of a column as dictionary + codes in `domain`.
+
+    `known` (levels of the domain's type, no nulls) are the levels expected: rows holding one are
+    looked up, which costs less than hashing them into a new dictionary; only the others are hashed.
+    """
     if pa.types.is_null(array.type):
         return ChunkCodes(pa.array([], DOMAIN_TYPES[domain]), np.zeros(len(array), np.int32), np.array([len(array)]))
+    if known is not None and len(known) and array.type == known.type:
+        return _looked_up(array, known)
     encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
     return _codes(column, encoded.dictionary, encoded.indices, domain)
+
+
+def _looked_up(array: Any, known: Any) -> ChunkCodes:
+    """Codes of `array` (of the same type as `known`) over `known` followed by the levels it lacks."""
+    found = pc.index_in(array, value_set=known)
+    if found.null_count == array.null_count:
+        dictionary = known
+        codes = (pc.fill_null(found, len(known)) if found.null_count else found).to_numpy(zero_copy_only=False)
+    else:
+        new_rows = pc.and_(pc.is_null(found), pc.is_valid(array))
+        new = pc.dictionary_encode(array.filter(new_rows))
+        dictionary = pa.concat_arrays([known, new.dictionary])
+        codes = np.array(pc.fill_null(found, len(dictionary)).to_numpy(zero_copy_only=False))
+        codes[new_rows.to_numpy(zero_copy_only=False)] = new.indices.to_numpy() + len(known)
+    return ChunkCodes(dictionary, codes, np.bincount(codes, minlength=len(dictionary) + 1))
 
 
 def _codes(column: str, dictionary: Any, indices: Any, domain: str) -> ChunkCodes:

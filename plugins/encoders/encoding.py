@@ -37,7 +37,7 @@ class ColumnEncoding:
         self.handle_unknown = handle_unknown
         self.handle_missing = handle_missing
         fitted = layout.fitted
-        self._levels = pa.array(fitted.levels, DOMAIN_TYPES[fitted.domain])
+        self.levels = pa.array(fitted.levels, DOMAIN_TYPES[fitted.domain])
         slots = layout.slots_at(offset)
         self._level_slots = slots[:-2]
         self._unknown_slot = slots[-1]
@@ -50,16 +50,16 @@ class ColumnEncoding:
     def encode(self, piece: Piece, out: np.ndarray) -> _PieceTally:
         """Write the output column of every row of `piece` into `out` (-1: no column) and tally its levels."""
         codes = piece.codes
-        position = pc.fill_null(pc.index_in(codes.dictionary, value_set=self._levels), -1)
+        position = pc.fill_null(pc.index_in(codes.dictionary, value_set=self.levels), -1)
         position = position.to_numpy(zero_copy_only=False)
         known = position >= 0
         lookup = np.empty(len(position) + 1, dtype=out.dtype)
         lookup[:] = self._unknown_slot
         lookup[:-1][known] = self._level_slots[position[known]]
         lookup[-1] = self._missing_slot
-        out[piece.start : piece.stop] = lookup[codes.codes]
+        out[piece.start : piece.stop] = lookup.take(codes.codes)
         present = codes.counts[:-1]
-        seen = np.bincount(position[known], weights=present[known], minlength=len(self._levels))
+        seen = np.bincount(position[known], weights=present[known], minlength=len(self.levels))
         unseen = ~known & (present > 0)
         levels = codes.dictionary.filter(pa.array(unseen)).to_pylist()
         return _PieceTally(seen, dict(zip(levels, present[unseen].tolist())), codes.missing)
@@ -81,7 +81,7 @@ class ColumnEncoding:
         ranked = sorted(unseen.items(), key=lambda item: (-item[1], str(item[0])))
         if ranked and self.handle_unknown in ("error", "warn"):
             self._complain(column, ranked)
-        seen = np.sum([t.seen for t in tallies], axis=0) if tallies else np.zeros(len(self._levels))
+        seen = np.sum([t.seen for t in tallies], axis=0) if tallies else np.zeros(len(self.levels))
         absent = [level for level, count in zip(self.layout.fitted.levels, seen) if count == 0]
         if self.layout.missing_is_level and not missing:
             absent.append(None)

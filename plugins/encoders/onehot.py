@@ -16,7 +16,7 @@ from plugins.encoders.encoding import ColumnEncoding
 from plugins.encoders.estimator import EstimatorAPI
 from plugins.encoders.inputs import as_table, stream
 from plugins.encoders.levels import FittedColumn, LevelCounter, Settings, layout
-from plugins.encoders.pieces import Piece, Slice, cut, parallel_map, read_pieces
+from plugins.encoders.pieces import Piece, Slice, by_rows, cut, parallel_map, read_pieces
 
 
 class OneHotEncoder(EstimatorAPI):
@@ -205,12 +205,16 @@ class OneHotEncoder(EstimatorAPI):
             if b.encoded
         }
 
-        def encode(work: Piece | Slice) -> tuple[str, Any]:
-            piece = work if isinstance(work, Piece) else work.read()
-            return piece.column, encodings[piece.column].encode(piece, slots[:, position[piece.column]])
+        def encode(rows: list[Piece | Slice]) -> list[tuple[str, Any]]:
+            tallies = []
+            for work in rows:
+                piece = work if isinstance(work, Piece) else work.read(encodings[work.column].levels)
+                tallies.append((piece.column, encodings[piece.column].encode(piece, slots[:, position[piece.column]])))
+            return tallies
 
         domains = {name: e.layout.fitted.domain for name, e in encodings.items()}
-        tallies = parallel_map(encode, pieces if pieces is not None else cut(table, domains))
+        work = by_rows(pieces if pieces is not None else cut(table, domains))
+        tallies = [tally for rows in parallel_map(encode, work) for tally in rows]
         drift = [e.finish([t for name, t in tallies if name == column], table.num_rows) for column, e in encodings.items()]
         self.drift_report_ = DriftReport(rows=table.num_rows, columns=tuple(drift))
         for b in blocks:
