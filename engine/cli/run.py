@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
 from typing import Any
+
+from engine.cli.output import stdout_to_stderr
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         require_matplotlib()
         check_target(folder)
     report = None
-    with _stdout_to_stderr():
+    with stdout_to_stderr():
         result = pipeline.run()
         if folder:
             from engine.report import build_report
@@ -64,21 +64,6 @@ def run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         _print(summary, result)
     return 0
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Send what plugins and their native libraries print (solver banners) to stderr, so that
-    stdout holds only the run's own output: the JSON summary, or where it wrote and the figures."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _print(summary: dict[str, Any], result: Any) -> None:

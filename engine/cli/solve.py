@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import sys
 import math
 import time
 from pathlib import Path
 from typing import Any
 
+from engine.cli.output import stdout_to_stderr
 from engine.errors import DataError, OptionError
 
 DEFAULT_SOLVERS = ("mckp", "naive", "ortools", "pulp")
@@ -51,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 def run(args: argparse.Namespace) -> int:
     problem = load_problem(args)
-    with _stdout_to_stderr() if args.json else contextlib.nullcontext():
+    with stdout_to_stderr() if args.json else contextlib.nullcontext():
         rows = [solve_one(spec, problem, args.time_limit) for spec in args.solvers or DEFAULT_SOLVERS]
     n, k = problem.shape
     if args.json:
@@ -61,20 +60,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{n:,} units x {k} treatments, budget {problem.budget:g} ({problem.budget_sense})")
         print(format_table(rows))
     return 0
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr() -> Any:
-    """Send what solver backends print to file descriptor 1 (HiGHS's banner) to stderr, so --json stays clean."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def load_problem(args: argparse.Namespace) -> Any:
