@@ -9,6 +9,7 @@ the C++ setter over the integer columns (about 0.3 µs each, no Python-level mod
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections import deque
 from itertools import repeat
@@ -22,6 +23,9 @@ from plugins.solvers.formulation import assignment_milp, plan_from_x
 from plugins.solvers.outcome import assignment_result
 
 Backend = Literal["scip", "cp-sat", "glop", "highs"]
+
+_STARTED: set[str] = set()
+"""Backends that have solved in this process (OR-Tools' HiGHS must start before highspy loads)."""
 
 NATIVE_NAMES = {"scip": "scip", "cp-sat": "sat", "glop": "glop", "highs": "highs"}
 LP_ONLY = frozenset({"glop"})
@@ -68,6 +72,12 @@ class ORToolsSolver:
         if not solver.solver_is_supported():
             raise OptionError(f"the installed ortools wheel has no {self.backend} backend; "
                               f"choose another backend of {list(NATIVE_NAMES)}")
+        if self.backend == "highs" and "highs" not in _STARTED and "highspy" in sys.modules:
+            raise OptionError(
+                "OR-Tools' HiGHS cannot start in a process that has already loaded highspy (PuLP's HiGHS): "
+                "the two builds collide and crash the process. Use ortools backend 'scip' or 'cp-sat', or "
+                "pulp's HiGHS, here; or use OR-Tools' HiGHS before PuLP in the process."
+            )
         started = time.perf_counter()
         c, A, lo, hi, lb, ub, integral = problem.arrays()
         objective_scale, slack = 1.0, 0.0
@@ -86,6 +96,7 @@ class ORToolsSolver:
         built = time.perf_counter()
         self._configure(solver)
         solver.solve(model)
+        _STARTED.add(self.backend)
         solved = time.perf_counter()
         status, message = _status(solver, mbh, self.time_limit is not None)
         x = np.asarray(solver.variable_values(), float) if solver.has_solution() else None

@@ -165,3 +165,20 @@ def test_pulp_build_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -
     finally:
         gc.enable()
     assert result.status == "optimal"
+
+
+def test_ortools_highs_refuses_to_start_after_highspy_instead_of_crashing() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import pulp, engine\n"
+        "from engine.kinds.solver import AssignmentProblem\n"
+        "try:\n"
+        "    engine.solver('ortools', backend='highs').solve(AssignmentProblem([[1.0]], [0.5], 1.0))\n"
+        "except engine.OptionError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert "refused: OR-Tools' HiGHS cannot start in a process that has already loaded highspy" in ran.stdout
