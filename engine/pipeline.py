@@ -14,7 +14,7 @@ from engine.errors import HookyardError, PipelineValidationError, StepError
 from engine.events import PipelineFinished, PipelineStarted, StepFinished, StepStarted
 from engine.flow import Flow
 from engine.kinds import KINDS, KindSpec
-from engine.names import normalize
+from engine.names import did_you_mean, normalize
 from engine.options import option_problems
 from engine.registry import Registry, default_registry
 
@@ -121,8 +121,6 @@ class Pipeline:
                 problems.append(f"{where}: step id '{step.id}' is used {ids.count(step.id)} times; give each step its own id")
             spec = KINDS.get(normalize(str(step.kind)))
             if spec is None:
-                from engine.names import did_you_mean
-
                 problems.append(
                     f"{where}: unknown kind '{step.kind}'.{did_you_mean(str(step.kind), KINDS)} "
                     f"Kinds are: {', '.join(KINDS)}."
