@@ -11,7 +11,8 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; on success rename it onto the target.
+    """Yield a temporary path in the target's folder; on success flush it to disk and rename it
+    onto the target.
 
     On any error the temporary file is removed and the target is left as it was.
     """
@@ -23,6 +24,8 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        with open(tmp_path, "rb+") as handle:
+            os.fsync(handle.fileno())
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -40,6 +43,4 @@ def write_text(target: str | os.PathLike[str], text: str) -> Path:
     """Write `text` to `target` atomically (UTF-8) and return the path."""
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
     return Path(target)

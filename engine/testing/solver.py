@@ -116,20 +116,17 @@ class SolverContract(PluginContract):
         assert result.status in FOUND
         assert (result.assignment == -1).all()
 
-    def test_unreachable_exact_budget_is_infeasible_with_a_reason(self, plugin: Any) -> None:
+    @pytest.mark.parametrize(
+        ("units", "budget"),
+        [(4, 2.5), (3, 7.0)],
+        ids=["unreachable-exact-budget", "exact-budget-beyond-the-dearest-plan"],
+    )
+    def test_an_exact_budget_no_plan_spends_is_infeasible_with_a_reason(
+        self, plugin: Any, units: int, budget: float
+    ) -> None:
         import numpy as np
 
-        problem = AssignmentProblem(np.ones((4, 2)), [1.0, 2.0], 2.5, budget_sense="==")
-        result = plugin.solve(problem)
-        self.check_result(problem, result)
-        assert result.status not in FOUND
-        if self.proves_bound:
-            assert result.status == "infeasible" and result.message
-
-    def test_exact_budget_beyond_the_dearest_plan_is_infeasible(self, plugin: Any) -> None:
-        import numpy as np
-
-        problem = AssignmentProblem(np.ones((3, 2)), [1.0, 2.0], 7.0, budget_sense="==")
+        problem = AssignmentProblem(np.ones((units, 2)), [1.0, 2.0], budget, budget_sense="==")
         result = plugin.solve(problem)
         self.check_result(problem, result)
         assert result.status not in FOUND

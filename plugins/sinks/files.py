@@ -39,8 +39,6 @@ class FileSink:
             with self._writer(tmp, reader.schema) as writer:
                 for batch in reader:
                     self._write_batch(writer, batch)
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
         return Written(location=str(target), format=self.format, rows=counter.rows)
 
 
