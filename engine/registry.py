@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import importlib.metadata as metadata
 import importlib.util
 import os
-import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -14,6 +12,8 @@ from typing import Any
 import pluggy
 
 from engine import hookspecs
+from engine.entrypoints import canonical as canonical_distribution
+from engine.entrypoints import entry_points
 from engine.errors import (
     OptionError,
     PluginBuildError,
@@ -40,11 +40,6 @@ EVENT_HOOKS = ("pipeline_start", "pipeline_end", "step_start", "step_end")
 
 class PluginLoadWarning(UserWarning):
     """A distribution's plugins were skipped because they failed to import or validate."""
-
-
-def canonical_distribution(name: str) -> str:
-    """PEP 503 normalisation, so 'Hookyard_RunLog' and 'hookyard-runlog' select the same distribution."""
-    return re.sub(r"[-_.]+", "-", name).lower().strip()
 
 
 def _env_list(value: str) -> set[str]:
@@ -89,9 +84,8 @@ class Registry:
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
         seen: set[tuple[str, str]] = set()
-        described: dict[str, tuple[str, str]] = {}
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist, version = _describe(ep.dist, described)
+        for ep in entry_points(ENTRY_POINT_GROUP):
+            dist, version = ep.distribution, ep.version
             if (dist, ep.name) in seen or not self._selected(dist, ep.name):
                 continue
             seen.add((dist, ep.name))
@@ -317,17 +311,6 @@ class Registry:
                 if info.registration.factory == target:
                     return info
         return None
-
-
-def _describe(dist: Any, described: dict[str, tuple[str, str]]) -> tuple[str, str]:
-    """(name, version) of an entry point's distribution, parsing each distribution's METADATA once
-    (every entry point carries its own Distribution object, and parsing is most of discovery's cost)."""
-    if dist is None:
-        return "unknown", "0"
-    key = str(getattr(dist, "_path", id(dist)))
-    if key not in described:
-        described[key] = (dist.name, dist.version)
-    return described[key]
 
 
 def _import_factory(info: PluginInfo) -> Any:

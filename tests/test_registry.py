@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import sys
 
 import pytest
@@ -156,8 +155,8 @@ def test_load_and_disable_variables_choose_distributions(site, monkeypatch) -> N
 def test_entry_points_are_scanned_once_and_factories_imported_on_first_use(site, monkeypatch) -> None:
     site("acme-encoders", {"acme": ENCODER, "acme_impl": ENCODER_IMPL}, {"acme": "acme"})
     scans = []
-    real = importlib.metadata.entry_points
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: scans.append(kw) or real(**kw))
+    real = registry_module.entry_points
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: scans.append(group) or real(group))
     registry = Registry(environ={})
     registry.plugins()
     registry.plugins("encoder")
