@@ -19,7 +19,7 @@ import numpy as np
 
 from engine.errors import DataError, OptionError
 from engine.kinds.solver import AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
-from plugins.solvers.formulation import assignment_milp, plan_from_x
+from plugins.solvers.formulation import assignment_milp, plan_from_x, presolve_for
 from plugins.solvers.outcome import assignment_result
 
 Backend = Literal["scip", "cp-sat", "glop", "highs"]
@@ -29,6 +29,13 @@ _STARTED: set[str] = set()
 
 NATIVE_NAMES = {"scip": "scip", "cp-sat": "sat", "glop": "glop", "highs": "highs"}
 LP_ONLY = frozenset({"glop"})
+PRESOLVE_PARAMETER = {
+    "scip": {True: "presolving/maxrounds = -1", False: "presolving/maxrounds = 0"},
+    "cp-sat": {True: "cp_model_presolve:true", False: "cp_model_presolve:false"},
+    "glop": {True: "use_preprocessing:true", False: "use_preprocessing:false"},
+    "highs": {True: "presolve=on", False: "presolve=off"},
+}
+"""Each backend's own parameter that turns presolve on or off."""
 MAX_EXACT_DIGITS = 9
 """CP-SAT needs integer coefficients: rows are scaled by a power of ten up to this many digits."""
 
@@ -37,23 +44,25 @@ class ORToolsSolver:
     """SCIP, CP-SAT, GLOP (the LP relaxation) or HiGHS, chosen by `backend`.
 
     `time_limit` in seconds (None: none), `gap` the relative gap at which a MIP backend may
-    stop, `threads` for the backends that use several (CP-SAT, HiGHS). CP-SAT gets the model
+    stop, `threads` for the backends that use several (CP-SAT, HiGHS), `presolve` on or off (None:
+    the backend's default, except HiGHS on assignment problems, off). CP-SAT gets the model
     scaled to integers and its objective re-scored in floats, its bound widened by the
     rounding so that it stays proven.
     """
 
     def __init__(self, backend: Backend = "scip", time_limit: float | None = None, gap: float = 1e-9,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, presolve: bool | None = None) -> None:
         self.backend = backend
         self.time_limit = time_limit
         self.gap = gap
         self.threads = threads
+        self.presolve = presolve
 
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
         started = time.perf_counter()
         milp = assignment_milp(problem)
         formulated = time.perf_counter() - started
-        solved = self.solve_milp(milp)
+        solved = self._solve_milp(milp, presolve_for(self.backend, self.presolve, assignment=True))
         lp = self.backend in LP_ONLY
         plan = None if solved.x is None else plan_from_x(problem, solved.x, threshold=1 - 1e-6 if lp else 0.5)
         result = assignment_result(
@@ -66,6 +75,9 @@ class ORToolsSolver:
         return result
 
     def solve_milp(self, problem: MILPProblem) -> MILPResult:
+        return self._solve_milp(problem, self.presolve)
+
+    def _solve_milp(self, problem: MILPProblem, presolve: bool | None) -> MILPResult:
         from ortools.linear_solver.python import model_builder_helper as mbh
 
         solver = mbh.ModelSolverHelper(NATIVE_NAMES[self.backend])
@@ -94,7 +106,7 @@ class ORToolsSolver:
             deque(map(model.set_var_integrality, np.flatnonzero(integral).tolist(), repeat(True)), maxlen=0)
         model.set_maximize(problem.maximize)
         built = time.perf_counter()
-        self._configure(solver)
+        self._configure(solver, presolve)
         solver.solve(model)
         _STARTED.add(self.backend)
         solved = time.perf_counter()
@@ -111,7 +123,7 @@ class ORToolsSolver:
         return MILPResult(x, objective, bound, status, f"ortools-{self.backend}", problem.maximize,
                           built - started, solved - built, message)
 
-    def _configure(self, solver: object) -> None:
+    def _configure(self, solver: object, presolve: bool | None) -> None:
         if self.time_limit is not None:
             solver.set_time_limit_in_seconds(float(self.time_limit))
         params = {
@@ -120,6 +132,8 @@ class ORToolsSolver:
             "highs": ["output_flag=false", f"mip_rel_gap={self.gap!r}"] + ([f"threads={self.threads}"] if self.threads else []),
             "glop": [],
         }[self.backend]
+        if presolve is not None:
+            params.append(PRESOLVE_PARAMETER[self.backend][presolve])
         if params:
             solver.set_solver_specific_parameters("\n".join(params))
 

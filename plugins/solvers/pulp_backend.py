@@ -19,12 +19,14 @@ import numpy as np
 
 from engine.errors import OptionError
 from engine.kinds.solver import AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
-from plugins.solvers.formulation import assignment_milp, plan_from_x
+from plugins.solvers.formulation import assignment_milp, plan_from_x, presolve_for
 from plugins.solvers.outcome import assignment_result
 
 Backend = Literal["highs", "cbc"]
 
 PREFERENCE = ("highs", "cbc")
+PRESOLVE_VALUE = {"highs": {True: "on", False: "off"}, "cbc": {True: True, False: False}}
+"""How each backend's PuLP class takes presolve on or off (HiGHS's option, CBC's argument)."""
 
 
 class PulpSolver:
@@ -32,19 +34,22 @@ class PulpSolver:
 
     CBC is PuLP's bundled binary (PULP_CBC_CMD, which PuLP 3.3 marks deprecated for 4.0).
 
-    `time_limit` in seconds (None: none) and `gap` the relative gap at which to stop.
+    `time_limit` in seconds (None: none), `gap` the relative gap at which to stop, `presolve` on
+    or off (None: the backend's default, except HiGHS on assignment problems, off).
     """
 
-    def __init__(self, backend: Backend | None = None, time_limit: float | None = None, gap: float = 1e-9) -> None:
+    def __init__(self, backend: Backend | None = None, time_limit: float | None = None, gap: float = 1e-9,
+                 presolve: bool | None = None) -> None:
         self.backend = backend
         self.time_limit = time_limit
         self.gap = gap
+        self.presolve = presolve
 
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
         started = time.perf_counter()
         milp = assignment_milp(problem)
         formulated = time.perf_counter() - started
-        solved = self.solve_milp(milp)
+        solved = self._solve_milp(milp, assignment=True)
         plan = None if solved.x is None else plan_from_x(problem, solved.x)
         return assignment_result(
             problem, plan, bound=solved.bound, status=solved.status, backend=solved.backend,
@@ -53,9 +58,12 @@ class PulpSolver:
         )
 
     def solve_milp(self, problem: MILPProblem) -> MILPResult:
+        return self._solve_milp(problem, assignment=False)
+
+    def _solve_milp(self, problem: MILPProblem, assignment: bool) -> MILPResult:
         import pulp
 
-        backend, solver = self._solver(pulp)
+        backend, solver = self._solver(pulp, assignment)
         started = time.perf_counter()
         model, variables = build_model(pulp, problem)
         built = time.perf_counter()
@@ -70,13 +78,15 @@ class PulpSolver:
         return MILPResult(x, objective, bound, status, f"pulp-{backend}", problem.maximize,
                           built - started, solved - built, message)
 
-    def _solver(self, pulp: object) -> tuple[str, object]:
+    def _solver(self, pulp: object, assignment: bool) -> tuple[str, object]:
         options = {"msg": False, "gapRel": self.gap, "timeLimit": self.time_limit}
         makers = {"highs": pulp.HiGHS, "cbc": pulp.PULP_CBC_CMD}
         for name in (self.backend,) if self.backend else PREFERENCE:
+            presolve = presolve_for(name, self.presolve, assignment)
+            extra = {} if presolve is None else {"presolve": PRESOLVE_VALUE[name][presolve]}
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
-                solver = makers[name](**options)
+                solver = makers[name](**options, **extra)
             if solver.available():
                 return name, solver
         wanted = self.backend or " or ".join(PREFERENCE)

@@ -14,6 +14,7 @@ import engine
 from engine.cli import main
 from engine.flow import Flow
 from engine.kinds.solver import AssignmentProblem, MILPProblem, run_step
+from plugins.solvers.formulation import presolve_for
 
 EXACT = [("ortools", {"backend": "scip"}), ("ortools", {"backend": "cp-sat", "threads": 1}),
          ("ortools", {"backend": "highs", "threads": 1}), ("pulp", {"backend": "highs"}), ("pulp", {"backend": "cbc"})]
@@ -58,6 +59,23 @@ def test_exact_backends_agree_and_mckp_bounds_them(seed: int, sense: str) -> Non
     assert not problem.violations(native.assignment)
     assert native.bound >= best - 1e-9 and native.objective <= best + 1e-9
     assert native.gap_rel < 1e-2
+
+
+@pytest.mark.parametrize("presolve", [True, False])
+@pytest.mark.parametrize(("name", "options"), EXACT)
+def test_presolve_on_or_off_reaches_the_same_optimum(name: str, options: dict, presolve: bool) -> None:
+    problem = seed_shaped(200, seed=4)
+    default = engine.solver(name, **options).solve(problem)
+    chosen = engine.solver(name, presolve=presolve, **options).solve(problem)
+    assert default.status == chosen.status == "optimal"
+    assert chosen.objective == pytest.approx(default.objective, rel=1e-6)
+
+
+def test_highs_presolves_assignment_models_only_when_asked() -> None:
+    assert presolve_for("highs", None, assignment=True) is False
+    assert presolve_for("highs", True, assignment=True) is True
+    assert presolve_for("highs", None, assignment=False) is None
+    assert presolve_for("scip", None, assignment=True) is None
 
 
 def test_seed_shape_optimised_plan_beats_naive_with_a_tight_certificate() -> None:
