@@ -13,7 +13,7 @@ from engine import progress
 from engine.errors import DataError, OptionError
 from engine.filters import Expression
 from engine.kinds.source import ArrowConversions, with_progress
-from plugins.sources import locations
+from plugins.sources import locations, s3 as s3_access
 
 READERS = {"parquet": "read_parquet", "csv": "read_csv", "json": "read_json"}
 DEFAULT_BATCH_SIZE = 131_072
@@ -26,7 +26,10 @@ class DuckDBSource(ArrowConversions):
     `database`) or `sql` (over `database` when given, with named `$params`). `columns` and
     `filters` become part of the query DuckDB plans, so they reach the Parquet reader (row-group
     and hive-partition pruning); filter values are bound parameters. `threads`, `memory_limit`
-    ("4GB") and `temp_directory` configure the connection; `storage_options` go to s3fs.
+    ("4GB"), `temp_directory` and `extension_directory` configure the connection. `s3` picks how
+    S3 is read: "httpfs" (DuckDB's extension, installed in the extension directory), "fsspec"
+    (s3fs registered with DuckDB) or "auto" (httpfs where installed, else fsspec); `s3_route`
+    says which was taken. `storage_options` (s3fs's names) give credentials, region and endpoint.
     """
 
     label = "duckdb"
@@ -45,6 +48,8 @@ class DuckDBSource(ArrowConversions):
         threads: int | None = None,
         memory_limit: str | None = None,
         temp_directory: str | None = None,
+        extension_directory: str | None = None,
+        s3: Literal["auto", "httpfs", "fsspec"] = "auto",
         storage_options: Mapping[str, Any] | None = None,
     ) -> None:
         given = [name for name, value in (("path", path), ("table", table), ("sql", sql)) if value is not None]
@@ -59,6 +64,8 @@ class DuckDBSource(ArrowConversions):
             raise OptionError(f"{path!r} looks like a DuckDB database: pass database={path!r} and table='<name>'")
         if params is not None and sql is None:
             raise OptionError("params are the named $parameters of sql=...; give them only with sql")
+        if s3 not in s3_access.ROUTES:
+            raise OptionError(f"s3={s3!r} is not a route to S3; choose one of {', '.join(map(repr, s3_access.ROUTES))}")
         self.path = path
         self.table = table
         self.sql = sql
@@ -71,6 +78,8 @@ class DuckDBSource(ArrowConversions):
         self.threads = threads
         self.memory_limit = memory_limit
         self.temp_directory = temp_directory
+        self.extension_directory = extension_directory
+        self.s3 = s3
         self.storage_options = storage_options
         self._expr = filtering.parse(filters)
 
@@ -84,14 +93,26 @@ class DuckDBSource(ArrowConversions):
     def _reads_s3(self) -> bool:
         return any(map(locations.is_s3, self._paths)) or "s3://" in (self.sql or "").lower()
 
-    @functools.cached_property
+    @property
+    def s3_route(self) -> str | None:
+        """How S3 is read, "httpfs" or "fsspec" (settled on first use); None when nothing is on S3."""
+        access = self._session[1] if self._reads_s3 else None
+        return access.route if access else None
+
+    @property
     def _connection(self) -> Any:
+        return self._session[0]
+
+    @functools.cached_property
+    def _session(self) -> tuple[Any, s3_access.Access | None]:
+        """The connection, set up for S3 (by the route `s3` comes to) when the source reads S3."""
         import duckdb
 
         config = {
             key: value
             for key, value in (
                 ("threads", self.threads), ("memory_limit", self.memory_limit), ("temp_directory", self.temp_directory),
+                ("extension_directory", self.extension_directory),
             )
             if value is not None
         }
@@ -103,13 +124,13 @@ class DuckDBSource(ArrowConversions):
         except duckdb.Error as exc:
             what = f"the database {self.database!r}" if self.database else "an in-memory database"
             raise DataError(f"duckdb source: cannot open {what}: {exc}") from exc
-        if self._reads_s3:
-            con.register_filesystem(self._s3)
-        return con
-
-    @functools.cached_property
-    def _s3(self) -> Any:
-        return locations.s3_filesystem(self.storage_options)
+        if not self._reads_s3:
+            return con, None
+        try:
+            return con, s3_access.attach(con, self.s3, self.storage_options)
+        except BaseException:
+            con.close()
+            raise
 
     @functools.cached_property
     def _from(self) -> tuple[str, dict[str, Any]]:
@@ -119,7 +140,8 @@ class DuckDBSource(ArrowConversions):
         elif self.table is not None:
             item, params = ".".join(filtering.quote(part) for part in self.table.split(".")), {}
         else:
-            located = locations.locate(self._paths, self.format, self._s3 if self._reads_s3 else None)
+            access = self._session[1]
+            located = locations.locate(self._paths, self.format, access.files if access else None)
             params = {"source_path": list(located.patterns)}
             options = ""
             if self.hive_partitioning is not None:
@@ -127,7 +149,7 @@ class DuckDBSource(ArrowConversions):
                 options = ", hive_partitioning=$source_hive"
             item = f"{READERS[located.format]}($source_path{options})"
         with self._errors("cannot read the source"):
-            names = self._connection.cursor().sql(f"SELECT * FROM {item}", params=params).columns
+            names = [column[0] for column in self._result(f"SELECT * FROM {item} LIMIT 0", params).description]
         where = f"duckdb source ({self._what})"
         filtering.check_columns(self.columns or (), names, what="the projection", where=where)
         filtering.check_columns(filtering.columns(self._expr), names, what="the filter", where=where)
@@ -165,8 +187,11 @@ class DuckDBSource(ArrowConversions):
         import duckdb
 
         text = str(exc).strip()
-        if "PermissionError" in text:
-            return f"S3 refused access; {locations.CREDENTIALS_HINT}"
+        status = s3_access.http_status(exc)
+        if "PermissionError" in text or status == 403:
+            return f"S3 refused access ({text.splitlines()[0]}); {s3_access.CREDENTIALS_HINT}"
+        if status == 404:
+            return f"S3 has no such object or bucket ({text.splitlines()[0]}); check the path"
         if isinstance(exc, duckdb.ParserException):
             return f"the SQL does not parse: {text}"
         if isinstance(exc, duckdb.CatalogException) and self.database is not None:
@@ -176,26 +201,30 @@ class DuckDBSource(ArrowConversions):
             return f"{text} The database {self.database!r} has the tables: {', '.join(tables) or 'none'}."
         return text
 
-    def _relation(self, query: str, params: dict[str, Any]) -> Any:
-        return self._connection.cursor().sql(query, params=params)
+    def _result(self, query: str, params: dict[str, Any]) -> Any:
+        """The query's rows on a cursor of their own, read lazily (Arrow batch by batch too)."""
+        cursor = self._connection.cursor()
+        if lazy_parameterised_sql():
+            return cursor.sql(query, params=params)
+        return cursor.execute(query, params)
 
     def schema(self) -> Any:
         """The Arrow schema of the projected columns (planned, not scanned)."""
         query, params = self._statement()
         with self._errors("cannot plan the query"):
-            return self._relation(f"SELECT * FROM ({query}) LIMIT 0", params).to_arrow_table().schema
+            return self._result(f"SELECT * FROM ({query}) LIMIT 0", params).to_arrow_table().schema
 
     def count(self) -> int:
         """Rows that pass the filter (DuckDB answers from Parquet metadata where it can)."""
         query, params = self._statement()
         with self._errors("cannot count the rows"):
-            return int(self._relation(f"SELECT count(*) FROM ({query})", params).fetchall()[0][0])
+            return int(self._result(f"SELECT count(*) FROM ({query})", params).fetchall()[0][0])
 
     def scan(self, batch_size: int | None = None) -> Any:
         """A RecordBatchReader on a cursor of its own, at most `batch_size` rows per batch."""
         query, params = self._statement()
         with self._errors("cannot run the query"):
-            reader = self._relation(query, params).to_arrow_reader(batch_size or DEFAULT_BATCH_SIZE)
+            reader = self._result(query, params).to_arrow_reader(batch_size or DEFAULT_BATCH_SIZE)
         return with_progress(reader, desc=f"duckdb {self._what}")
 
     def to_arrow(self) -> Any:
@@ -204,23 +233,33 @@ class DuckDBSource(ArrowConversions):
             return self.scan().read_all()
         query, params = self._statement()
         with self._errors("cannot run the query"):
-            return self._relation(query, params).to_arrow_table()
+            return self._result(query, params).to_arrow_table()
 
     def explain(self) -> str:
-        """The query with its bound parameters and DuckDB's physical plan, where the pushed-down
-        projection, filters and pruned files show in the scan operator."""
+        """The query with its bound parameters, the S3 route, and DuckDB's physical plan, where the
+        pushed-down projection, filters and pruned files show in the scan operator."""
         query, params = self._statement()
         with self._errors("cannot plan the query"):
-            plan = self._relation(query, params).explain()
-        return f"duckdb source: {self._what}\nSQL: {query}\nParameters: {params!r}\n\n{plan}"
+            plan = "\n".join(row[1] for row in self._result(f"EXPLAIN {query}", params).fetchall())
+        route = f"S3 route: {self.s3_route}\n" if self.s3_route else ""
+        return f"duckdb source: {self._what}\n{route}SQL: {query}\nParameters: {params!r}\n\n{plan}"
 
     def close(self) -> None:
         """Release the connection (and with it any database file)."""
-        if "_connection" in self.__dict__:
-            self.__dict__.pop("_connection").close()
+        if "_session" in self.__dict__:
+            self.__dict__.pop("_session")[0].close()
 
     def __enter__(self) -> DuckDBSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@functools.cache
+def lazy_parameterised_sql() -> bool:
+    """Whether `sql()` with parameters plans lazily (DuckDB 2.0 on); before 2.0 it runs the query at
+    once into memory, so a prepared `execute()`, which streams there, reads instead."""
+    import duckdb
+
+    return int(duckdb.__version__.split(".")[0]) >= 2

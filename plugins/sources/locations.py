@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
 import attrs
 
 from engine.errors import DataError
+from plugins.sources.s3 import CREDENTIALS_HINT
 
 FORMATS = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -21,10 +22,6 @@ FORMATS = {
 COMPRESSION = (".gz", ".zst", ".zstd")
 DATABASE_SUFFIXES = (".duckdb", ".ddb", ".db")
 S3_SCHEMES = ("s3://", "s3a://")
-CREDENTIALS_HINT = (
-    "check the credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL for a "
-    "non-AWS endpoint), or pass storage_options={'key': ..., 'secret': ..., 'endpoint_url': ...}"
-)
 
 
 @attrs.frozen
@@ -52,16 +49,9 @@ def format_of(path: str) -> str | None:
     return FORMATS.get(suffixes[-1]) if suffixes else None
 
 
-def s3_filesystem(storage_options: Mapping[str, Any] | None) -> Any:
-    """A fresh s3fs filesystem: credentials, region and endpoint from `storage_options`, else from
-    the usual AWS_* environment variables (botocore reads them)."""
-    import s3fs
-
-    return s3fs.S3FileSystem(skip_instance_cache=True, **dict(storage_options or {}))
-
-
 def locate(paths: Sequence[str], fmt: str, filesystem: Any = None) -> Located:
-    """Check that every path, glob or folder matches data, and settle the format."""
+    """Check that every path, glob or folder matches data, and settle the format; `filesystem`
+    (s3fs, or `s3.DuckDBFiles` on the httpfs route) lists the S3 paths."""
     patterns: list[str] = []
     found: list[str] = []
     for path in paths:
