@@ -12,7 +12,8 @@ import gc
 import math
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import repeat
 from typing import Literal
 
 import numpy as np
@@ -123,21 +124,32 @@ def _collector_paused() -> Iterator[None]:
 def _build(pulp: object, problem: MILPProblem) -> tuple[object, list]:
     c, A, lo, hi, lb, ub, integral = problem.arrays()
     model = pulp.LpProblem("hookyard", pulp.LpMaximize if problem.maximize else pulp.LpMinimize)
-    finite_or_none = lambda v: np.where(np.isfinite(v), v.astype(object), None).tolist()  # noqa: E731
-    cats = np.where(integral, pulp.LpInteger, pulp.LpContinuous).tolist()
-    variables = list(map(model.add_variable, [f"x{j}" for j in range(c.size)],
-                         finite_or_none(lb), finite_or_none(ub), cats))
+    cats = _per_variable(np.where(integral, pulp.LpInteger, pulp.LpContinuous).astype(object))
+    variables = list(map(model.add_variable, map("x{}".format, range(c.size)), _bounds(lb), _bounds(ub), cats))
     column = np.empty(len(variables), dtype=object)
     column[:] = variables
     nonzero = np.flatnonzero(c)
     model.setObjective(pulp.LpAffineExpression(list(zip(column[nonzero].tolist(), c[nonzero].tolist()))))
     pairs = list(zip(column[A.indices].tolist(), A.data.tolist()))
     terms = map(pairs.__getitem__, map(slice, A.indptr[:-1].tolist(), A.indptr[1:].tolist()))
-    senses = np.where(lo == hi, pulp.LpConstraintEQ, pulp.LpConstraintLE).tolist()
+    senses = _per_variable(np.where(lo == hi, pulp.LpConstraintEQ, pulp.LpConstraintLE).astype(object))
     names = [f"r{r}" for r in range(A.shape[0])]
-    constraints = map(pulp.LpConstraint, map(pulp.LpAffineExpression, terms), senses, names, hi.tolist())
+    constraints = map(pulp.LpConstraint, terms, senses, names, hi.tolist())
     model.extend(dict(zip(names, constraints)))
     return model, variables
+
+
+def _bounds(values: np.ndarray) -> Iterable[float | None]:
+    """PuLP's bound for each variable: the value, or None where it is infinite."""
+    return _per_variable(np.where(np.isfinite(values), values.astype(object), None))
+
+
+def _per_variable(values: np.ndarray) -> Iterable[object]:
+    """One item per position, to map a PuLP constructor over: the one value repeated when all agree
+    (as in most models), which spares a list of that many Python objects."""
+    if values.size and (values == values[0]).all():
+        return repeat(values[0], values.size)
+    return values.tolist()
 
 
 def _status(pulp: object, model: object, limited: bool) -> tuple[str, str]:
