@@ -91,7 +91,8 @@ class DuckDBSource(ArrowConversions):
 
     @property
     def _reads_s3(self) -> bool:
-        return any(map(locations.is_s3, self._paths)) or "s3://" in (self.sql or "").lower()
+        sql = (self.sql or "").lower()
+        return any(map(locations.is_s3, self._paths)) or any(scheme in sql for scheme in locations.S3_SCHEMES)
 
     @property
     def s3_route(self) -> str | None:

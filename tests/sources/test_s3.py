@@ -164,8 +164,9 @@ def test_hive_folder_with_explicit_options(s3: Endpoint, route: dict[str, str]) 
     assert_read_through(source, route["s3"])
 
 
-def test_sql_over_s3(s3: Endpoint, route: dict[str, str]) -> None:
-    source = engine.source("duckdb", sql="SELECT count(*) AS n FROM read_parquet('s3://lake/sales/*.parquet')",
+@pytest.mark.parametrize("scheme", ["s3", "s3a"])
+def test_sql_over_s3(s3: Endpoint, route: dict[str, str], scheme: str) -> None:
+    source = engine.source("duckdb", sql=f"SELECT count(*) AS n FROM read_parquet('{scheme}://lake/sales/*.parquet')",
                            storage_options=s3.options(client_kwargs={"region_name": "eu-west-1"}), **route)
     assert source.to_arrow().to_pylist() == [{"n": 60}]
     assert_read_through(source, route["s3"])
