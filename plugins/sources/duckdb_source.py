@@ -28,8 +28,9 @@ class DuckDBSource(ArrowConversions):
     and hive-partition pruning); filter values are bound parameters. `threads`, `memory_limit`
     ("4GB"), `temp_directory` and `extension_directory` configure the connection. `s3` picks how
     S3 is read: "httpfs" (DuckDB's extension, installed in the extension directory), "fsspec"
-    (s3fs registered with DuckDB) or "auto" (httpfs where installed, else fsspec); `s3_route`
-    says which was taken. `storage_options` (s3fs's names) give credentials, region and endpoint.
+    (s3fs registered with DuckDB) or "auto" (httpfs where installed and nothing asks for s3fs,
+    else fsspec); `s3_route` says which was taken. `storage_options` (s3fs's names) give
+    credentials, region and endpoint.
     """
 
     label = "duckdb"

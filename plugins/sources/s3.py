@@ -42,7 +42,7 @@ def attach(connection: Any, wanted: str, storage_options: Mapping[str, Any] | No
     """Set `connection` up to read S3 by the route `wanted` ("auto", "httpfs" or "fsspec") comes to."""
     import duckdb
 
-    route = choose_route(connection, wanted)
+    route = choose_route(connection, wanted, fsspec_only(storage_options, os.environ))
     if route == "fsspec":
         filesystem = s3_filesystem(storage_options)
         connection.register_filesystem(filesystem)
@@ -59,10 +59,11 @@ def attach(connection: Any, wanted: str, storage_options: Mapping[str, Any] | No
     return Access(route, DuckDBFiles(connection))
 
 
-def choose_route(connection: Any, wanted: str) -> str:
-    """httpfs when asked for or, with "auto", when installed in the connection's extension directory."""
-    if wanted == "fsspec":
-        return wanted
+def choose_route(connection: Any, wanted: str, fsspec_needs: list[str]) -> str:
+    """httpfs when asked for or, with "auto", when installed in the connection's extension directory
+    and nothing in `fsspec_needs` (settings only s3fs understands) asks for s3fs."""
+    if wanted == "fsspec" or (wanted == "auto" and fsspec_needs):
+        return "fsspec"
     row = connection.execute(
         "SELECT installed OR loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'"
     ).fetchone()
@@ -90,27 +91,30 @@ def s3_filesystem(storage_options: Mapping[str, Any] | None) -> Any:
     return s3fs.S3FileSystem(skip_instance_cache=True, **dict(storage_options or {}))
 
 
+def fsspec_only(storage_options: Mapping[str, Any] | None, environ: Mapping[str, str]) -> list[str]:
+    """What in `storage_options` or the environment only s3fs understands: options httpfs has no
+    setting for, and an AWS_PROFILE that would supply the credentials (httpfs reads no profiles)."""
+    options, client = _split(storage_options)
+    for name in ("key", "secret", "token", "endpoint_url"):
+        options.pop(name, None)
+    client.pop("region_name", None)
+    client.pop("endpoint_url", None)
+    needs = [f"storage_options {name!r}" for name in sorted(options)]
+    needs += [f"storage_options client_kwargs[{name!r}]" for name in sorted(client)]
+    if environ.get("AWS_PROFILE") and not _given(storage_options, environ)["key"]:
+        needs.append(f"AWS_PROFILE={environ['AWS_PROFILE']!r}")
+    return needs
+
+
 def secret_settings(storage_options: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:
     """The settings of a DuckDB S3 secret from s3fs-style `storage_options`, else the AWS_* variables."""
-    options = dict(storage_options or {})
-    client = dict(options.pop("client_kwargs", None) or {})
-    given = {
-        "key": options.pop("key", None),
-        "secret": options.pop("secret", None),
-        "token": options.pop("token", None),
-        "region": client.pop("region_name", None),
-        "endpoint_url": options.pop("endpoint_url", None) or client.pop("endpoint_url", None),
-    }
-    unknown = sorted(options) + [f"client_kwargs[{name!r}]" for name in sorted(client)]
-    if unknown:
+    needs = fsspec_only(storage_options, environ)
+    if needs:
         raise OptionError(
-            f"storage_options {', '.join(unknown)} have no counterpart in DuckDB's httpfs, which takes key, secret, "
-            "token, endpoint_url and client_kwargs={'region_name': ...}; pass s3='fsspec' to give them to s3fs"
+            f"{', '.join(needs)}: DuckDB's httpfs has no counterpart (it takes key, secret, token, endpoint_url "
+            "and client_kwargs={'region_name': ...}, or the AWS_* keys); pass s3='fsspec' to read through s3fs"
         )
-    values = {
-        name: value or next((environ[var] for var in ENVIRONMENT[name] if environ.get(var)), None)
-        for name, value in given.items()
-    }
+    values = _given(storage_options, environ)
     settings: dict[str, Any] = {SECRET_SETTINGS[name]: values[name] for name in SECRET_SETTINGS if values[name]}
     if values["endpoint_url"]:
         url = urllib.parse.urlsplit(values["endpoint_url"])
@@ -118,6 +122,27 @@ def secret_settings(storage_options: Mapping[str, Any] | None, environ: Mapping[
             raise OptionError(f"endpoint_url {values['endpoint_url']!r} is not a URL like 'https://host:port'")
         settings.update(ENDPOINT=url.netloc + url.path.rstrip("/"), URL_STYLE="path", USE_SSL=url.scheme == "https")
     return settings
+
+
+def _split(storage_options: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    options = dict(storage_options or {})
+    return options, dict(options.pop("client_kwargs", None) or {})
+
+
+def _given(storage_options: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Key, secret, token, region and endpoint from s3fs's option names, else the AWS_* variables."""
+    options, client = _split(storage_options)
+    given = {
+        "key": options.get("key"),
+        "secret": options.get("secret"),
+        "token": options.get("token"),
+        "region": client.get("region_name"),
+        "endpoint_url": options.get("endpoint_url") or client.get("endpoint_url"),
+    }
+    return {
+        name: value or next((environ[var] for var in ENVIRONMENT[name] if environ.get(var)), None)
+        for name, value in given.items()
+    }
 
 
 def http_status(exc: BaseException) -> int | None:

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import engine
-from plugins.sources.s3 import secret_settings
+from plugins.sources.s3 import fsspec_only, secret_settings
 from tests.sources.conftest import sales
 
 
@@ -222,8 +222,21 @@ def test_options_httpfs_cannot_take_are_a_clear_error(s3: Endpoint, httpfs_direc
     source = engine.source("duckdb", path="s3://lake/sales/part-0.parquet", s3="httpfs",
                            extension_directory=str(httpfs_directory),
                            storage_options=s3.options(profile="lake", client_kwargs={"verify": False}))
-    with pytest.raises(engine.OptionError, match="profile, client_kwargs\\['verify'\\].*s3='fsspec'"):
+    with pytest.raises(engine.OptionError, match="'profile', storage_options client_kwargs\\['verify'\\].*s3='fsspec'"):
         source.to_arrow()
+
+
+def test_auto_takes_fsspec_for_options_only_s3fs_understands(s3: Endpoint, httpfs_directory: Path) -> None:
+    source = engine.source("duckdb", path="s3://lake/sales/part-0.parquet", extension_directory=str(httpfs_directory),
+                           storage_options=s3.options(default_block_size=5 * 2**20))
+    assert source.to_arrow().num_rows == 20
+    assert_read_through(source, "fsspec")
+
+
+def test_an_aws_profile_without_keys_is_left_to_s3fs() -> None:
+    assert fsspec_only(None, {"AWS_PROFILE": "lake"}) == ["AWS_PROFILE='lake'"]
+    assert fsspec_only(None, {"AWS_PROFILE": "lake", "AWS_ACCESS_KEY_ID": "k"}) == []
+    assert fsspec_only({"key": "k", "client_kwargs": {"region_name": "eu-west-1"}}, {"AWS_PROFILE": "lake"}) == []
 
 
 def test_secret_settings_map_s3fs_names_and_the_environment() -> None:
