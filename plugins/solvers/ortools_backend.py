@@ -62,7 +62,7 @@ class ORToolsSolver:
         started = time.perf_counter()
         milp = assignment_milp(problem)
         formulated = time.perf_counter() - started
-        solved = self._solve_milp(milp, presolve_for(self.backend, self.presolve, assignment=True))
+        solved = self._solve_milp(milp, assignment=True)
         lp = self.backend in LP_ONLY
         plan = None if solved.x is None else plan_from_x(problem, solved.x, threshold=1 - 1e-6 if lp else 0.5)
         result = assignment_result(
@@ -75,9 +75,9 @@ class ORToolsSolver:
         return result
 
     def solve_milp(self, problem: MILPProblem) -> MILPResult:
-        return self._solve_milp(problem, self.presolve)
+        return self._solve_milp(problem, assignment=False)
 
-    def _solve_milp(self, problem: MILPProblem, presolve: bool | None) -> MILPResult:
+    def _solve_milp(self, problem: MILPProblem, assignment: bool) -> MILPResult:
         from ortools.linear_solver.python import model_builder_helper as mbh
 
         solver = mbh.ModelSolverHelper(NATIVE_NAMES[self.backend])
@@ -106,7 +106,7 @@ class ORToolsSolver:
             deque(map(model.set_var_integrality, np.flatnonzero(integral).tolist(), repeat(True)), maxlen=0)
         model.set_maximize(problem.maximize)
         built = time.perf_counter()
-        self._configure(solver, presolve)
+        self._configure(solver, presolve_for(self.backend, self.presolve, assignment))
         solver.solve(model)
         _STARTED.add(self.backend)
         solved = time.perf_counter()

@@ -158,6 +158,7 @@ class DuckDBFiles:
 
     def __init__(self, connection: Any) -> None:
         self._connection = connection
+        self._listed: dict[str, list[str]] = {}
 
     def glob(self, pattern: str) -> list[str]:
         try:
@@ -166,7 +167,10 @@ class DuckDBFiles:
             return []
 
     def find(self, path: str) -> list[str]:
-        return self.glob(f"{path.rstrip('/')}/**")
+        """Every object below `path`, listed once: `locate` asks `isdir` and then `find` of a folder."""
+        if path not in self._listed:
+            self._listed[path] = self.glob(f"{path.rstrip('/')}/**")
+        return self._listed[path]
 
     def isdir(self, path: str) -> bool:
         return bool(self.find(path))
