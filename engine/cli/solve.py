@@ -42,7 +42,8 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     parser.add_argument("--budget", type=float, help="budget (default for --generate: UNITS / 10)")
     parser.add_argument("--budget-sense", choices=("<=", "=="), help="spend at most, or exactly, the budget")
     parser.add_argument("--solver", dest="solvers", action="append", metavar="NAME[:KEY=VALUE,...]",
-                        help=f"a solver and its options, values read as JSON (repeatable; default: {' '.join(DEFAULT_SOLVERS)})")
+                        help=f"a solver and its options, values read as JSON (repeatable; default: "
+                        f"{' '.join(DEFAULT_SOLVERS)}, less those without count limits when the problem has them)")
     parser.add_argument("--time-limit", type=float, help="seconds, for every solver with a time_limit option")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON on stdout")
     parser.set_defaults(handler=run)
@@ -51,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 def run(args: argparse.Namespace) -> int:
     problem = load_problem(args)
     with stdout_to_stderr() if args.json else contextlib.nullcontext():
-        rows = [solve_one(spec, problem, args.time_limit) for spec in args.solvers or DEFAULT_SOLVERS]
+        rows = [solve_one(spec, problem, args.time_limit) for spec in args.solvers or default_solvers(problem)]
     n, k = problem.shape
     if args.json:
         print(json.dumps({"units": n, "treatments": k, "budget": problem.budget,
@@ -60,6 +61,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"{n:,} units x {k} treatments, budget {problem.budget:g} ({problem.budget_sense})")
         print(format_table(rows))
     return 0
+
+
+def default_solvers(problem: Any) -> tuple[str, ...]:
+    """The default comparison: every default solver, or where the problem has count limits, those that
+    declare they honour them (the others would only refuse)."""
+    import engine
+
+    if not problem.has_count_limits:
+        return DEFAULT_SOLVERS
+    return tuple(name for name in DEFAULT_SOLVERS
+                 if "count_limits" in engine.plugin_info("solver", name).registration.capabilities)
 
 
 def load_problem(args: argparse.Namespace) -> Any:

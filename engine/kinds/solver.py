@@ -130,6 +130,21 @@ class AssignmentProblem:
     def has_count_limits(self) -> bool:
         return any(c is not None and not _isnan(c).all() for c in (self.min_count, self.max_count))
 
+    def count_range(self) -> tuple[Any, Any]:
+        """The fewest and the most units each treatment may get, in whole units within the feasibility
+        tolerance (0 and inf where there is no limit): a maximum of 7958.9999999999, as 0.7 * 11370
+        computes, allows 7959."""
+        import numpy as np
+
+        k = self.shape[1]
+        fewest, most = np.zeros(k), np.full(k, np.inf)
+        for limits, bound, rounded, sign in ((self.min_count, fewest, np.ceil, -1.0),
+                                             (self.max_count, most, np.floor, 1.0)):
+            if limits is not None:
+                given = ~_isnan(limits)
+                bound[given] = rounded(limits[given] + sign * FEASIBILITY_TOL * np.maximum(1.0, np.abs(limits[given])))
+        return fewest, most
+
     def evaluate(self, assignment: Any) -> tuple[float, float]:
         """(objective, total cost) of a plan: `assignment[i]` is a treatment index or -1 for none."""
         import numpy as np
@@ -158,9 +173,11 @@ class AssignmentProblem:
             word = "exactly" if self.budget_sense == "==" else "at most"
             problems.append(f"the plan spends {spent:.10g} but must spend {word} {self.budget:.10g}")
         counts = np.bincount(assignment[assignment >= 0], minlength=k)
-        for name, limits, breaks in (("minimum", self.min_count, np.less), ("maximum", self.max_count, np.greater)):
+        fewest, most = self.count_range()
+        for name, limits, breaks in (("minimum", self.min_count, counts < fewest),
+                                     ("maximum", self.max_count, counts > most)):
             if limits is not None:
-                bad = np.flatnonzero(breaks(counts, limits) & ~_isnan(limits))
+                bad = np.flatnonzero(breaks)
                 problems.extend(f"treatment {j} is given {counts[j]} times; its {name} is {limits[j]:g}" for j in bad)
         return problems
 

@@ -88,13 +88,17 @@ class SolverContract(PluginContract):
     @pytest.mark.parametrize("settings", SETTINGS, ids=["budget<=", "budget==", "every-unit", "value"])
     @pytest.mark.parametrize("seed", [0, 1, 2])
     def test_agrees_with_brute_force(self, plugin: Any, seed: int, settings: dict[str, Any]) -> None:
-        problem = random_problem(seed, **dict(settings))
+        self.check_against_brute_force(plugin, random_problem(seed, **dict(settings)))
+
+    def check_against_brute_force(self, plugin: Any, problem: AssignmentProblem) -> Any:
+        """Solve `problem`: the plan is no better than the best (and is it, for an exact solver), the
+        bound no lower. Returns the result."""
         result = plugin.solve(problem)
         self.check_result(problem, result)
         best = brute_force(problem)
         if math.isnan(best):
             assert result.status not in FOUND
-            return
+            return result
         if result.status in FOUND:
             assert result.objective <= best + 1e-6 * max(1.0, abs(best))
         if self.exact:
@@ -102,6 +106,7 @@ class SolverContract(PluginContract):
             assert result.objective == pytest.approx(best, rel=1e-6, abs=1e-9)
         if self.proves_bound:
             assert result.bound >= best - 1e-6 * max(1.0, abs(best))
+        return result
 
     def test_larger_problem_gives_a_feasible_plan(self, plugin: Any) -> None:
         problem = random_problem(7, n=300, k=4)
@@ -142,9 +147,7 @@ class SolverContract(PluginContract):
             with pytest.raises(engine.DataError, match="count"):
                 plugin.solve(problem)
             return
-        result = plugin.solve(problem)
-        self.check_result(problem, result)
-        assert result.objective == pytest.approx(brute_force(problem), rel=1e-6, abs=1e-9)
+        assert self.check_against_brute_force(plugin, problem).status in FOUND
 
     def test_count_minimums_above_the_budget_are_infeasible_with_a_reason(self, plugin: Any) -> None:
         import numpy as np

@@ -9,7 +9,8 @@ from engine.kinds.solver import AssignmentProblem, MILPProblem
 
 
 def assignment_milp(problem: AssignmentProblem) -> MILPProblem:
-    """x[i*K + j] = 1 when unit i gets treatment j: one choice per unit, the budget, count limits."""
+    """x[i*K + j] = 1 when unit i gets treatment j: one choice per unit, the budget, count limits (in
+    whole units, as `AssignmentProblem.count_range` reads them)."""
     n, k = problem.shape
     nv = n * k
     per_unit = sp.csr_matrix((np.ones(nv), np.arange(nv), np.arange(0, nv + 1, k)), shape=(n, nv))
@@ -22,10 +23,10 @@ def assignment_milp(problem: AssignmentProblem) -> MILPProblem:
     (ub_rhs if problem.allow_none else eq_rhs).append(np.ones(n))
     (ub_rows if problem.budget_sense == "<=" else eq_rows).append(spend)
     (ub_rhs if problem.budget_sense == "<=" else eq_rhs).append([problem.budget])
-    for limits, sign in ((problem.max_count, 1.0), (problem.min_count, -1.0)):
-        if limits is not None:
-            keep = np.flatnonzero(~np.isnan(limits))
-            ub_rows.append(sign * per_treatment[keep])
+    fewest, most = problem.count_range()
+    for limits, keep, sign in ((most, np.isfinite(most), 1.0), (fewest, fewest > 0, -1.0)):
+        if keep.any():
+            ub_rows.append(sign * per_treatment[np.flatnonzero(keep)])
             ub_rhs.append(sign * limits[keep])
     return MILPProblem(
         c=problem.scores.ravel(),

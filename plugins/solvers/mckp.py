@@ -6,19 +6,24 @@ slope until the budget is spent solves it exactly (Sinha and Zoltners). The gree
 critical slope λ; every unit then sits at its best option under score - λ·cost, so the LP value
 is also the Lagrangian dual value and a proven upper bound. The budget left over is filled
 greedily. Arrays are laid out option-major, (options, units), and every loop runs over the
-handful of options, never over units.
+handful of options, never over units. Count limits are priced in by `mckp_counts`.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 
 from engine.kinds.solver import AssignmentProblem, AssignmentResult, tolerance
-from plugins.solvers.outcome import assignment_result, refuse_count_limits
+from plugins.solvers.outcome import assignment_result
+
+if TYPE_CHECKING:
+    from plugins.solvers.mckp_counts import Counts
 
 FILL_ROUNDS = 64
 """At most this many passes that spend the budget left after the whole hull segments."""
@@ -121,49 +126,89 @@ def upper_hull(options: Options) -> Hull:
     return Hull(first, slope, width)
 
 
+@attrs.frozen
+class Relaxation:
+    """The LP relaxation solved on the hulls.
+
+    `rank` is each unit's option in the relaxation's integral part; `left` the budget that part
+    leaves; `price` the budget's critical slope (0 where the budget does not bind); `value` the
+    LP optimum, a proven bound. Where the LP takes a hull segment only in part, `partial` is
+    (unit, the option rank that segment leads to, the share taken).
+    """
+
+    rank: np.ndarray
+    left: float
+    price: float
+    value: float
+    partial: tuple[int, int, float] | None
+
+
 class MCKPSolver:
     """The LP bound of the multiple-choice knapsack and a greedy integer plan, for millions of units."""
 
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
-        refuse_count_limits(problem, "mckp")
+        from plugins.solvers.mckp_counts import solve_with_count_limits
+
         started = time.perf_counter()
         options = sorted_options(problem)
         hull = upper_hull(options)
         built = time.perf_counter()
-        plan, bound, status, message = _solve_on_hull(problem, options, hull)
+        reason = unreachable_budget(problem, options, hull)
+        if reason:
+            plan, bound, status, message = None, math.nan, "infeasible", reason
+        elif problem.has_count_limits:
+            plan, bound, status, message = solve_with_count_limits(problem, options, hull)
+        else:
+            relaxation = relax(problem, options, hull)
+            plan, bound, status, message = plan_from(problem, options, relaxation.rank, relaxation.left,
+                                                     relaxation.value)
         done = time.perf_counter()
         return assignment_result(problem, plan, bound=bound, status=status, backend="mckp",
                                  build_seconds=built - started, solve_seconds=done - built, message=message)
 
 
-def _solve_on_hull(problem: AssignmentProblem, options: Options,
-                   hull: Hull) -> tuple[np.ndarray | None, float, str, str]:
+def unreachable_budget(problem: AssignmentProblem, options: Options, hull: Hull) -> str:
+    """Why no plan can meet the budget, from the costs alone ("" when one may)."""
+    units = np.arange(hull.first.size)
+    base_cost = float(options.cost[hull.first, units].sum())
+    tol = tolerance(problem.budget)
+    if problem.budget - base_cost < -tol:
+        return (f"the cheapest plan (every unit at its cheapest option) costs {base_cost:.10g}, "
+                f"more than the budget {problem.budget:.10g}")
+    most = base_cost + float(hull.width[np.isfinite(hull.slope)].sum())
+    if problem.budget_sense == "==" and most < problem.budget - tol:
+        return f"the budget {problem.budget:.10g} must be spent exactly but the dearest plan costs only {most:.10g}"
+    return ""
+
+
+def relax(problem: AssignmentProblem, options: Options, hull: Hull) -> Relaxation:
+    """Hull segments taken by falling slope until the budget is spent (all of them, negative slopes
+    included, when it must be spent exactly); the last one that does not fit is taken in part."""
     exact = problem.budget_sense == "=="
     tol = tolerance(problem.budget)
     units = np.arange(hull.first.size)
-    base_cost = float(options.cost[hull.first, units].sum())
-    room = problem.budget - base_cost
-    if room < -tol:
-        return None, math.nan, "infeasible", (
-            f"the cheapest plan (every unit at its cheapest option) costs {base_cost:.10g}, "
-            f"more than the budget {problem.budget:.10g}")
+    room = problem.budget - float(options.cost[hull.first, units].sum()) + tol
     usable = hull.slope > (-np.inf if exact else 0.0)
-    slopes, widths = hull.slope[usable], hull.width[usable]
-    if exact and float(widths.sum()) < room - tol:
-        most = base_cost + float(widths.sum())
-        return None, math.nan, "infeasible", (
-            f"the budget {problem.budget:.10g} must be spent exactly but the dearest plan costs only {most:.10g}")
-    critical = critical_slope(slopes, widths, room + tol)
-    taken = usable if critical is None else _taken(hull, usable, critical, room + tol)
+    critical = critical_slope(hull.slope[usable], hull.width[usable], room)
+    taken, partial = (usable, None) if critical is None else _taken(hull, usable, critical, room)
     rank = hull.first.copy()
     for r in range(1, taken.shape[0]):
         rank[taken[r]] = r
-    cost, score = options.cost[rank, units], options.score[rank, units]
-    left = problem.budget - float(cost.sum())
-    bound = float(score.sum()) + (critical or 0.0) * left
-    rank, left = _fill(options, rank, cost, score, left, exact, tol)
+    left = problem.budget - float(options.cost[rank, units].sum())
+    price = critical or 0.0
+    return Relaxation(rank, left, price, float(options.score[rank, units].sum()) + price * left, partial)
+
+
+def plan_from(problem: AssignmentProblem, options: Options, rank: np.ndarray, left: float, bound: float,
+              counts: Counts | None = None) -> tuple[np.ndarray | None, float, str, str]:
+    """The plan at option ranks `rank` once the budget `left` is filled (within `counts`' limits),
+    with its status against `bound`."""
+    exact = problem.budget_sense == "=="
+    tol = tolerance(problem.budget)
+    rank, left = _fill(options, rank, left, exact, tol, counts)
     if exact and abs(left) > tol:
         return _unmet_equality(problem, bound, left)
+    units = np.arange(rank.size)
     plan = options.original[rank, units]
     plan = np.where(plan >= problem.shape[1], -1, plan).astype(np.int64)
     objective = float(options.score[rank, units].sum())
@@ -211,49 +256,74 @@ def _pivots(slope: np.ndarray, width: np.ndarray, room: float) -> tuple[float, f
     return float(sample[max(at - PIVOT_MARGIN, 0)]), float(sample[min(at + PIVOT_MARGIN, sample.size - 1)])
 
 
-def _taken(hull: Hull, usable: np.ndarray, critical: float, room: float) -> np.ndarray:
+def _taken(hull: Hull, usable: np.ndarray, critical: float,
+           room: float) -> tuple[np.ndarray, tuple[int, int, float] | None]:
     """The segments steeper than `critical`, and those as steep as it that still fit, taken in hull
-    order (by rank: every unit's earlier segments first)."""
+    order (by rank: every unit's earlier segments first); and the first that does not fit, in part."""
     taken = usable & (hull.slope > critical)
     left = room - float(hull.width[taken].sum())
     rank, unit = np.nonzero(usable & (hull.slope == critical))
-    fits = np.cumsum(hull.width[rank, unit]) <= left
-    taken[rank[fits], unit[fits]] = True
-    return taken
+    reach = np.cumsum(hull.width[rank, unit])
+    fits = int(np.searchsorted(reach, left, side="right"))
+    taken[rank[:fits], unit[:fits]] = True
+    if fits == rank.size:
+        return taken, None
+    share = (left - (reach[fits - 1] if fits else 0.0)) / hull.width[rank[fits], unit[fits]]
+    return taken, (int(unit[fits]), int(rank[fits]), float(share))
 
 
-def _fill(options: Options, rank: np.ndarray, cost: np.ndarray, score: np.ndarray, left: float,
-          exact: bool, tol: float) -> tuple[np.ndarray, float]:
-    """Spend what is left on the best single-unit moves that fit, most efficient first, in rounds.
+def best_moves(options: Options, rank: np.ndarray, units: np.ndarray,
+               merit: Callable[[int, np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Each unit's best move to another option: `merit(r, dc, ds)` scores moving `units` to option
+    rank r, which changes their cost by dc and score by ds (-inf: not allowed).
+
+    Returns the best merit (-inf where no move is allowed), its dc and ds, and the rank moved to.
+    """
+    C, S = options.cost, options.score
+    here_c, here_s = C[rank[units], units], S[rank[units], units]
+    best, best_dc, best_ds = np.full(units.size, -np.inf), np.zeros(units.size), np.zeros(units.size)
+    best_rank = np.zeros(units.size, np.intp)
+    for r in range(C.shape[0]):
+        dc, ds = C[r, units] - here_c, S[r, units] - here_s
+        value = merit(r, dc, ds)
+        better = value > best
+        best, best_rank = np.where(better, value, best), np.where(better, r, best_rank)
+        best_dc, best_ds = np.where(better, dc, best_dc), np.where(better, ds, best_ds)
+    return best, best_dc, best_ds, best_rank
+
+
+def _fill(options: Options, rank: np.ndarray, left: float, exact: bool, tol: float,
+          counts: Counts | None) -> tuple[np.ndarray, float]:
+    """Spend what is left on the best single-unit moves that fit (and that `counts` admits), most
+    efficient first, in rounds.
 
     A unit with no move that fits keeps having none as the budget shrinks, so each round only
     looks at the units that had one in the round before.
     """
-    C, S = options.cost, options.score
+    T = options.original
     rank = rank.copy()
     units = np.arange(rank.size)
     for _ in range(FILL_ROUNDS):
         if left <= tol or units.size == 0:
             break
-        best_ds = np.full(units.size, -np.inf)
-        best_dw = np.zeros(units.size)
-        best_rank = np.zeros(units.size, np.intp)
-        here_c, here_s = cost[units], score[units]
-        for r in range(C.shape[0]):
-            dw, ds = C[r, units] - here_c, S[r, units] - here_s
-            better = (dw > 0) & (dw <= left + tol) & (ds > best_ds) & (exact | (ds > 0))
-            best_ds, best_dw, best_rank = (np.where(better, ds, best_ds), np.where(better, dw, best_dw),
-                                           np.where(better, r, best_rank))
-        units, best_ds, best_dw, best_rank = (a[np.isfinite(best_ds)] for a in (units, best_ds, best_dw, best_rank))
+        here_t = T[rank[units], units]
+
+        def merit(r: int, dc: np.ndarray, ds: np.ndarray) -> np.ndarray:
+            allowed = (dc > 0) & (dc <= left + tol) & (exact | (ds > 0))
+            if counts is not None:
+                allowed &= counts.open(here_t, T[r, units])
+            return np.where(allowed, ds, -np.inf)
+
+        best, dc, ds, to = best_moves(options, rank, units, merit)
+        units, dc, ds, to = (a[np.isfinite(best)] for a in (units, dc, ds, to))
         if units.size == 0:
             break
-        order = np.argsort(-(best_ds / best_dw), kind="stable")
-        take = order[: max(1, int(np.searchsorted(np.cumsum(best_dw[order]), left + tol, side="right")))]
-        moved = units[take]
-        rank[moved] = best_rank[take]
-        cost[moved] += best_dw[take]
-        score[moved] += best_ds[take]
-        left -= float(best_dw[take].sum())
+        order = np.argsort(-(ds / dc), kind="stable")
+        take = order[: max(1, int(np.searchsorted(np.cumsum(dc[order]), left + tol, side="right")))]
+        if counts is not None:
+            take = take[counts.admit(T[rank[units[take]], units[take]], T[to[take], units[take]])]
+        rank[units[take]] = to[take]
+        left -= float(dc[take].sum())
     return rank, left
 
 

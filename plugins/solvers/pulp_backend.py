@@ -12,7 +12,7 @@ import gc
 import math
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
 from typing import Literal
 
@@ -100,9 +100,10 @@ def build_model(pulp: object, problem: MILPProblem) -> tuple[object, list]:
     Python-level loop body of our own.
 
     Variables come from `add_variable` mapped over the bounds; every row's expression from its
-    slice of one list of (variable, coefficient) pairs in CSR order; the constraints join the
-    model through `extend`, which leaves collecting their variables to the solve (PuLP does
-    that there again anyway, where `addConstraint` would walk every term now as well).
+    slice of one list of (variable, coefficient) pairs in CSR order, made before its constraint
+    (inside `LpConstraint.__init__` it would cost a Python frame more per row); the constraints
+    join the model through `extend`, which leaves collecting their variables to the solve (PuLP
+    does that there again anyway, where `addConstraint` would walk every term now as well).
     """
     with _collector_paused():
         return _build(pulp, problem)
@@ -124,32 +125,40 @@ def _collector_paused() -> Iterator[None]:
 def _build(pulp: object, problem: MILPProblem) -> tuple[object, list]:
     c, A, lo, hi, lb, ub, integral = problem.arrays()
     model = pulp.LpProblem("hookyard", pulp.LpMaximize if problem.maximize else pulp.LpMinimize)
-    cats = _per_variable(np.where(integral, pulp.LpInteger, pulp.LpContinuous).astype(object))
-    variables = list(map(model.add_variable, map("x{}".format, range(c.size)), _bounds(lb), _bounds(ub), cats))
-    column = np.empty(len(variables), dtype=object)
-    column[:] = variables
+    variables = list(map(model.add_variable, [f"x{i}" for i in range(c.size)], _per_item(lb, _pulp_bounds),
+                         _per_item(ub, _pulp_bounds), _per_item(integral, _pulp_categories(pulp))))
+    column = np.fromiter(variables, dtype=object, count=len(variables))
     nonzero = np.flatnonzero(c)
     model.setObjective(pulp.LpAffineExpression(list(zip(column[nonzero].tolist(), c[nonzero].tolist()))))
     pairs = list(zip(column[A.indices].tolist(), A.data.tolist()))
     terms = map(pairs.__getitem__, map(slice, A.indptr[:-1].tolist(), A.indptr[1:].tolist()))
-    senses = _per_variable(np.where(lo == hi, pulp.LpConstraintEQ, pulp.LpConstraintLE).astype(object))
-    names = [f"r{r}" for r in range(A.shape[0])]
-    constraints = map(pulp.LpConstraint, terms, senses, names, hi.tolist())
-    model.extend(dict(zip(names, constraints)))
+    senses = _per_item(lo == hi, _pulp_senses(pulp))
+    constraints = map(pulp.LpConstraint, map(pulp.LpAffineExpression, terms), senses, repeat(None), hi.tolist())
+    model.extend(dict(zip([f"r{r}" for r in range(A.shape[0])], constraints)))
     return model, variables
 
 
-def _bounds(values: np.ndarray) -> Iterable[float | None]:
+def _pulp_bounds(values: np.ndarray) -> np.ndarray:
     """PuLP's bound for each variable: the value, or None where it is infinite."""
-    return _per_variable(np.where(np.isfinite(values), values.astype(object), None))
+    return np.where(np.isfinite(values), values.astype(object), None)
 
 
-def _per_variable(values: np.ndarray) -> Iterable[object]:
-    """One item per position, to map a PuLP constructor over: the one value repeated when all agree
-    (as in most models), which spares a list of that many Python objects."""
+def _pulp_categories(pulp: object) -> Callable[[np.ndarray], np.ndarray]:
+    """PuLP's category for each variable from its integrality flag."""
+    return lambda integral: np.where(integral, pulp.LpInteger, pulp.LpContinuous).astype(object)
+
+
+def _pulp_senses(pulp: object) -> Callable[[np.ndarray], np.ndarray]:
+    """PuLP's sense for each row from whether its two sides are equal."""
+    return lambda equal: np.where(equal, pulp.LpConstraintEQ, pulp.LpConstraintLE).astype(object)
+
+
+def _per_item(values: np.ndarray, to_pulp: Callable[[np.ndarray], np.ndarray]) -> Iterable[object]:
+    """One PuLP value per item, to map a PuLP constructor over: the one value repeated when all agree
+    (as in most models; compared in the array's own type), which spares a list of that many objects."""
     if values.size and (values == values[0]).all():
-        return repeat(values[0], values.size)
-    return values.tolist()
+        return repeat(to_pulp(values[:1])[0], values.size)
+    return to_pulp(values).tolist()
 
 
 def _status(pulp: object, model: object, limited: bool) -> tuple[str, str]:

@@ -43,6 +43,18 @@ def test_bad_problems_are_rejected_with_a_clear_error(field, bad, match) -> None
         AssignmentProblem(**fields)
 
 
+def test_count_limits_a_rounding_error_away_from_a_whole_number_allow_it() -> None:
+    """0.7 * 11370 is 7958.999999999999: such a maximum allows 7959 units, as a user means it."""
+    below, above = np.nextafter(2.0, 0.0), np.nextafter(2.0, 3.0)
+    problem = AssignmentProblem(np.ones((3, 1)), [0.0], 0.0, min_count=[above], max_count=[below])
+    assert tuple(map(list, problem.count_range())) == ([2.0], [2.0])
+    assert problem.violations(np.array([0, 0, -1])) == []
+    assert problem.violations(np.array([0, 0, 0])) == ["treatment 0 is given 3 times; its maximum is 2"]
+    assert problem.violations(np.array([0, -1, -1])) == ["treatment 0 is given 1 times; its minimum is 2"]
+    for name in ("mckp", "ortools", "pulp"):
+        assert (engine.solver(name).solve(problem).assignment >= 0).sum() == 2
+
+
 @pytest.mark.parametrize("sense", ["<=", "=="])
 @pytest.mark.parametrize("seed", [11, 12])
 def test_exact_backends_agree_and_mckp_bounds_them(seed: int, sense: str) -> None:
@@ -161,6 +173,20 @@ def test_cli_reads_problem_files(tmp_path, capsys, suffix: str) -> None:
     assert main(["solve", str(path), "--solver", "ortools", "--solver", "mckp"]) == 0
     out = capsys.readouterr().out
     assert "3 units x 2 treatments" in out and out.count("optimal") == 2
+
+
+def test_cli_compares_only_solvers_that_honour_the_count_limits_by_default(tmp_path, capsys) -> None:
+    rng = np.random.default_rng(2)
+    path = tmp_path / "limited.npz"
+    np.savez(path, values=rng.uniform(0, 1, (40, 3)), costs=np.array([0.1, 0.2, 0.3]), budget=np.float64(4.0),
+             min_count=np.array([np.nan, np.nan, 8.0]), max_count=np.array([10.0, np.nan, np.nan]))
+    assert main(["solve", str(path), "--json"]) == 0
+    rows = {r["solver"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    assert set(rows) == {"mckp", "ortools", "pulp"}
+    assert rows["ortools"]["status"] == rows["pulp"]["status"] == "optimal"
+    assert rows["mckp"]["bound"] >= rows["ortools"]["objective"] - 1e-9
+    assert main(["solve", str(path), "--solver", "naive"]) == 1
+    assert "does not handle per-treatment count limits" in capsys.readouterr().err
 
 
 def test_cli_explains_a_bad_problem_file(tmp_path, capsys) -> None:
