@@ -6,7 +6,8 @@ min_count) bounds the optimum from above (weak duality). Kelley's cutting planes
 prices that make that bound least: each relaxation's solution gives a linear cut, and a small LP
 over the cuts picks the next prices. The relaxation at the best prices nearly meets the limits;
 moves chosen by reduced score (re-priced score less the budget's price times cost) close the rest,
-and the budget left over is then filled within the limits.
+moves to cheaper options bring the plan back within the budget where those overspent it, and the
+budget left over is then filled within the limits.
 """
 
 from __future__ import annotations
