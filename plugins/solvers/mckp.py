@@ -306,7 +306,7 @@ def _fill(options: Options, rank: np.ndarray, left: float, exact: bool, tol: flo
     for _ in range(FILL_ROUNDS):
         if left <= tol or units.size == 0:
             break
-        here_t = T[rank[units], units]
+        here_t = None if counts is None else T[rank[units], units]
 
         def merit(r: int, dc: np.ndarray, ds: np.ndarray) -> np.ndarray:
             allowed = (dc > 0) & (dc <= left + tol) & (exact | (ds > 0))

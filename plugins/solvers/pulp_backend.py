@@ -103,7 +103,8 @@ def build_model(pulp: object, problem: MILPProblem) -> tuple[object, list]:
     slice of one list of (variable, coefficient) pairs in CSR order, made before its constraint
     (inside `LpConstraint.__init__` it would cost a Python frame more per row); the constraints
     join the model through `extend`, which leaves collecting their variables to the solve (PuLP
-    does that there again anyway, where `addConstraint` would walk every term now as well).
+    does that there again anyway, where `addConstraint` would walk every term now as well), and
+    are named only by the model's keys, which is where PuLP's HiGHS and MPS writers read names.
     """
     with _collector_paused():
         return _build(pulp, problem)
