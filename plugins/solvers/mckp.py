@@ -147,8 +147,6 @@ class MCKPSolver:
     """The LP bound of the multiple-choice knapsack and a greedy integer plan, for millions of units."""
 
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
-        from plugins.solvers.mckp_counts import solve_with_count_limits
-
         started = time.perf_counter()
         options = sorted_options(problem)
         hull = upper_hull(options)
@@ -157,6 +155,8 @@ class MCKPSolver:
         if reason:
             plan, bound, status, message = None, math.nan, "infeasible", reason
         elif problem.has_count_limits:
+            from plugins.solvers.mckp_counts import solve_with_count_limits
+
             plan, bound, status, message = solve_with_count_limits(problem, options, hull)
         else:
             relaxation = relax(problem, options, hull)

@@ -49,6 +49,10 @@ class Counts:
         """Count the units of a plan given as each unit's treatment ("none" as the last index)."""
         self.held = np.bincount(treatment, minlength=self.low.size)
 
+    def excess(self) -> tuple[np.ndarray, np.ndarray]:
+        """Units above each maximum and below each minimum (zero or less where within the limit)."""
+        return self.held - self.high, self.low - self.held
+
     def open(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Whether one unit could move from `source` to `target` now and keep both within their limits."""
         return (source != target) & (self.held[source] > self.low[source]) & (self.held[target] < self.high[target])
@@ -71,7 +75,7 @@ def solve_with_count_limits(problem: AssignmentProblem, options: Options,
     if reason:
         return None, math.nan, "infeasible", reason
     prices, relaxation, bound = search_prices(problem, options, hull, counts)
-    repaired = repair(problem, options, repriced(options, prices), relaxation, counts)
+    repaired = repair(problem, repriced(options, prices), relaxation, counts)
     if repaired is None:
         return None, bound, "not_solved", (
             "mckp found no plan within the count limits and the budget (its bound stands); "
@@ -166,12 +170,12 @@ def _lp_counts(original: np.ndarray, relaxation: Relaxation, size: int) -> np.nd
     return held
 
 
-def repair(problem: AssignmentProblem, options: Options, priced: Options, relaxation: Relaxation,
+def repair(problem: AssignmentProblem, priced: Options, relaxation: Relaxation,
            counts: Counts) -> tuple[np.ndarray, float] | None:
     """The relaxation's integral part moved until every count keeps within its limits, then until
     it keeps within the budget; with the budget left. None when the budget cannot be met so."""
     units = np.arange(relaxation.rank.size)
-    counts.hold(options.original[relaxation.rank, units])
+    counts.hold(priced.original[relaxation.rank, units])
     rank = _meet_counts(priced, relaxation.rank, relaxation.price, counts)
     return None if rank is None else _shed(problem, priced, rank, counts)
 
@@ -187,8 +191,8 @@ def _meet_counts(priced: Options, rank: np.ndarray, price: float, counts: Counts
     T = priced.original
     rank = rank.copy()
     units = np.arange(rank.size)
-    for _ in range(_missed_by(counts) + 1):
-        over, short = counts.held - counts.high, counts.low - counts.held
+    for _ in range(int(sum(np.maximum(excess, 0).sum() for excess in counts.excess())) + 1):
+        over, short = counts.excess()
         if (over <= 0).all() and (short <= 0).all():
             return rank
         here_t = T[rank, units]
@@ -206,11 +210,6 @@ def _meet_counts(priced: Options, rank: np.ndarray, price: float, counts: Counts
         movers = movers[needed][counts.admit(source[needed], target[needed])]
         rank[movers] = to[movers]
     return None
-
-
-def _missed_by(counts: Counts) -> int:
-    """How many units the counts are above their maximums and below their minimums, in all."""
-    return int(np.maximum(counts.held - counts.high, 0).sum() + np.maximum(counts.low - counts.held, 0).sum())
 
 
 def _shed(problem: AssignmentProblem, priced: Options, rank: np.ndarray,
