@@ -21,7 +21,7 @@ demo: $(BIN)/.installed
 	$(BIN)/hookyard run examples/uplift.toml
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: $(BIN)/.installed
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b --quick || exit 1; done

@@ -1,7 +1,8 @@
 """Hookyard: a plugin engine for decision and text-generation pipelines.
 
-Plugins of six kinds (encoder, decoder, cate, solver, source, sink) are discovered through the
-`hookyard` entry-point group and chosen by name; nothing heavy is imported until one is asked for.
+Plugins of seven kinds (encoder, decoder, cate, solver, source, sink, executor) are discovered
+through the `hookyard` entry-point group and chosen by name; nothing heavy is imported until one is
+asked for.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from engine.errors import (
 from engine.hookspecs import hookimpl, hookspec
 from engine.kinds import KINDS
 from engine.records import PluginInfo, Registration
-from engine.registry import default_registry
+from engine.registry import PluginLoadWarning, default_registry
 
 if TYPE_CHECKING:
     from engine.kinds.cate import CATEEstimator
     from engine.kinds.decoder import Decoder
     from engine.kinds.encoder import Encoder
+    from engine.kinds.executor import Executor
     from engine.kinds.sink import Sink
     from engine.kinds.solver import Solver
     from engine.kinds.source import DataSource
@@ -45,18 +47,22 @@ __version__ = "0.1.0"
 __all__ = [
     "KINDS", "ConfigError", "DataError", "HookyardError", "NotFittedError", "OptionError", "Pipeline",
     "PipelineError", "PipelineValidationError", "PluginBuildError", "PluginConflictError", "PluginError",
-    "PluginInfo", "PluginLoadError", "PluginMissingError", "Registration", "RunResult", "StateError", "Step",
-    "StepError", "UnknownKindError", "UnknownPluginError", "cate", "decoder", "encoder", "get", "hookimpl",
-    "hookspec", "load", "load_pipeline", "plugin_info", "plugins", "register", "save", "sink", "solver",
-    "source",
+    "PluginInfo", "PluginLoadError", "PluginLoadWarning", "PluginMissingError", "Registration", "RunResult",
+    "StateError", "Step",
+    "StepError", "UnknownKindError", "UnknownPluginError", "cate", "decoder", "encoder", "executor", "get", "hookimpl",
+    "hookspec", "load", "load_bundle", "load_pipeline", "plugin_info", "plugins", "register", "save",
+    "save_bundle", "sink", "solver", "source",
 ]
 
 
-_LAZY = {"Pipeline": "engine.pipeline", "Step": "engine.pipeline", "RunResult": "engine.pipeline"}
+_LAZY = {
+    "Pipeline": "engine.pipeline", "Step": "engine.pipeline", "RunResult": "engine.pipeline",
+    "load_bundle": "engine.bundle", "save_bundle": "engine.bundle",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """Pipeline classes load on first use, keeping `import engine` cheap for listing plugins."""
+    """Pipeline classes and model bundles load on first use, keeping `import engine` cheap for listing plugins."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'engine' has no attribute {name!r}")
@@ -111,6 +117,11 @@ def source(name: Any, **options: Any) -> DataSource:
 def sink(name: Any, **options: Any) -> Sink:
     """A sink plugin by name (for example "parquet")."""
     return get("sink", name, **options)
+
+
+def executor(name: Any, **options: Any) -> Executor:
+    """An executor plugin by name (for example "local")."""
+    return get("executor", name, **options)
 
 
 def register(plugin: Any, name: str | None = None) -> None:

@@ -1,8 +1,11 @@
 """Pipeline files: TOML <-> Pipeline, with `--set step.field=value` overrides.
 
 A file holds an optional `[pipeline]` table (name, description, report: the folder `hookyard run`
-writes the run report to) and an array of `[[steps]]`, each with `kind`, `name`, optional `id`,
-and the tables `options` (for the plugin) and `params` (for the step).
+writes the run report to; model: a bundle folder whose fitted steps it uses; fit_sample, seed:
+fitting on a seeded sample; executor: what runs it, `{ name = "local", options = { ... } }`; see
+`engine.pipeline.Pipeline`) and an array of `[[steps]]`, each with `kind`, `name`, optional `id`
+and `state` (a fitted plugin's state file), and the tables `options` (for the plugin) and `params`
+(for the step).
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from engine.pipeline import Pipeline, Step
 from engine.registry import Registry
 
 TOP_KEYS = ("pipeline", "steps")
-PIPELINE_KEYS = ("name", "description", "report")
-STEP_KEYS = ("kind", "name", "id", "options", "params")
+PIPELINE_KEYS = ("name", "description", "report", "model", "fit_sample", "seed", "executor")
+STEP_KEYS = ("kind", "name", "id", "state", "options", "params")
+PATH_KEYS = ("report", "model")
 _STEP_HEADER = re.compile(r"^\s*\[\[\s*steps\s*\]\]")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -86,9 +90,10 @@ def from_dict(
         problems.append("'pipeline' must be a table: [pipeline] with name = \"...\"")
         head = {}
     problems += [f"[pipeline] has no key '{k}'; keys are {', '.join(PIPELINE_KEYS)}" for k in head if k not in PIPELINE_KEYS]
-    report = head.get("report")
-    if report is not None and (not isinstance(report, str) or not report.strip()):
-        problems.append(f"[pipeline] report must be a folder path (a string), got {report!r:.40}")
+    for key in PATH_KEYS:
+        value = head.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            problems.append(f"[pipeline] {key} must be a folder path (a string), got {value!r:.40}")
     raw_steps = document.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         problems.append("no steps: add one [[steps]] table per step, each with kind = \"...\" and name = \"...\"")
@@ -102,10 +107,19 @@ def from_dict(
         problems += step_problems
         if step is not None:
             steps.append(step)
+    settings = {key: head[key] for key in ("report", "model", "fit_sample", "seed") if key in head}
+    executor = head.get("executor")
+    if executor is not None:
+        if isinstance(executor, str):
+            executor = {"name": executor}
+        if not isinstance(executor, Mapping):
+            problems.append(f"[pipeline] executor must be a table {{ name = \"local\", options = {{ ... }} }}, got {executor!r:.40}")
+        else:
+            settings["executor"] = executor
     if problems:
         raise PipelineValidationError(problems, source=source)
     return Pipeline(steps, name=str(head.get("name", Path(source).stem)), registry=registry, source=source,
-                    locations=lines, report=report)
+                    locations=lines, **settings)
 
 
 def _step(raw: Any, where: str) -> tuple[Step | None, list[str]]:
@@ -121,11 +135,13 @@ def _step(raw: Any, where: str) -> tuple[Step | None, list[str]]:
     for key in ("options", "params"):
         if not isinstance(raw.get(key, {}), Mapping):
             problems.append(f"{where}: '{key}' must be a table ([steps.{key}])")
-    if "id" in raw and not isinstance(raw["id"], str):
-        problems.append(f"{where}: 'id' must be a string")
+    for key in ("id", "state"):
+        if key in raw and not isinstance(raw[key], str):
+            problems.append(f"{where}: '{key}' must be a string")
     if problems:
         return None, problems
-    return Step(raw["kind"], raw["name"], dict(raw.get("options", {})), dict(raw.get("params", {})), raw.get("id")), []
+    return Step(raw["kind"], raw["name"], dict(raw.get("options", {})), dict(raw.get("params", {})), raw.get("id"),
+                raw.get("state")), []
 
 
 def apply_override(document: dict[str, Any], override: str) -> None:
@@ -138,7 +154,12 @@ def apply_override(document: dict[str, Any], override: str) -> None:
         raise ConfigError(f"--set {override!r}: expected STEP.FIELD=VALUE, for example solver.name=pulp")
     value = parse_value(raw_value.strip())
     if parts[0] == "pipeline":
-        document.setdefault("pipeline", {})[".".join(parts[1:])] = value
+        table = document.setdefault("pipeline", {})
+        for key in parts[1:-1]:
+            table = table.setdefault(key, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"--set {override!r}: pipeline.{key} is not a table")
+        table[parts[-1]] = value
         return
     steps = document.get("steps") or []
     ids = [s.get("id") or s.get("kind") for s in steps if isinstance(s, Mapping)]
@@ -176,14 +197,21 @@ def to_dict(pipeline: Pipeline) -> dict[str, Any]:
         if not isinstance(step.name, str):
             raise ConfigError(f"step '{step.id}' holds a built {type(step.name).__name__}; only named plugins can be written")
         entry: dict[str, Any] = {"id": step.id, "kind": step.kind, "name": step.name}
+        if step.state:
+            entry["state"] = step.state
         if step.options:
             entry["options"] = dict(step.options)
         if step.params:
             entry["params"] = dict(step.params)
         steps.append(entry)
-    head = {"name": pipeline.name}
-    if pipeline.report:
-        head["report"] = str(pipeline.report)
+    head: dict[str, Any] = {"name": pipeline.name}
+    for key in ("report", "model", "fit_sample"):
+        if getattr(pipeline, key) is not None:
+            head[key] = getattr(pipeline, key)
+    if pipeline.seed:
+        head["seed"] = pipeline.seed
+    if pipeline.executor != {"name": "local"}:
+        head["executor"] = dict(pipeline.executor)
     return {"pipeline": head, "steps": steps}
 
 
@@ -193,7 +221,7 @@ def dumps_pipeline(pipeline: Pipeline) -> str:
     out = ["[pipeline]", *(f"{key} = {_value(value)}" for key, value in document["pipeline"].items())]
     for step in document["steps"]:
         out += ["", "[[steps]]"]
-        out += [f"{key} = {_value(step[key])}" for key in ("id", "kind", "name")]
+        out += [f"{key} = {_value(step[key])}" for key in ("id", "kind", "name", "state") if key in step]
         for table in ("options", "params"):
             if table in step:
                 out.append(f"[steps.{table}]")

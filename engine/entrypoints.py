@@ -24,12 +24,15 @@ METADATA_FILES = ("METADATA", "PKG-INFO")
 
 @attrs.frozen
 class EntryPoint:
-    """One `name = module:attr` line of a group, with the distribution that declares it."""
+    """One `name = module:attr` line of a group, with the distribution that declares it: its
+    name, version, the extras its metadata provides and the folder of that metadata."""
 
     name: str
     value: str
     distribution: str
     version: str
+    extras: frozenset[str] = attrs.field(default=frozenset(), eq=False)
+    location: str = attrs.field(default="", eq=False)
 
     def load(self) -> Any:
         """Import the module and follow the attribute path (extras in brackets are ignored)."""
@@ -59,10 +62,15 @@ def _needs_importlib() -> bool:
 def _through_importlib(group: str) -> list[EntryPoint]:
     import importlib.metadata
 
-    return [
-        EntryPoint(ep.name, ep.value, ep.dist.name if ep.dist else "unknown", ep.dist.version if ep.dist else "0")
-        for ep in importlib.metadata.entry_points(group=group)
-    ]
+    found = []
+    for ep in importlib.metadata.entry_points(group=group):
+        if ep.dist is None:
+            found.append(EntryPoint(ep.name, ep.value, "unknown", "0"))
+            continue
+        extras = frozenset(canonical(e) for e in ep.dist.metadata.get_all("Provides-Extra") or ())
+        found.append(EntryPoint(ep.name, ep.value, ep.dist.name, ep.dist.version, extras,
+                                str(getattr(ep.dist, "_path", ""))))
+    return found
 
 
 def _from_folder(folder: str, group: str, seen: set[str]) -> Iterator[EntryPoint]:
@@ -81,8 +89,8 @@ def _from_folder(folder: str, group: str, seen: set[str]) -> Iterator[EntryPoint
         info = os.path.join(folder, name)
         declared = _section(_read(os.path.join(info, "entry_points.txt")), group)
         if declared:
-            dist, version = _name_and_version(info)
-            yield from (EntryPoint(ep_name, value, dist, version) for ep_name, value in declared)
+            dist, version, extras = _header(info)
+            yield from (EntryPoint(ep_name, value, dist, version, extras, info) for ep_name, value in declared)
 
 
 def canonical(name: str) -> str:
@@ -113,15 +121,20 @@ def _section(text: str, group: str) -> list[tuple[str, str]]:
     return found
 
 
-def _name_and_version(info: str) -> tuple[str, str]:
-    """Name and Version from the metadata file's header (the part before the first blank line)."""
+def _header(info: str) -> tuple[str, str, frozenset[str]]:
+    """Name, Version and the Provides-Extra names from the metadata file's header (the part
+    before the first blank line)."""
     fields: dict[str, str] = {}
+    extras: set[str] = set()
     for filename in METADATA_FILES:
         for line in _read(os.path.join(info, filename)).splitlines():
             if not line.strip():
                 break
             key, _, value = line.partition(":")
-            fields.setdefault(key.strip().lower(), value.strip())
+            key = key.strip().lower()
+            if key == "provides-extra":
+                extras.add(canonical(value.strip()))
+            fields.setdefault(key, value.strip())
         if fields:
             break
-    return fields.get("name", "unknown"), fields.get("version", "0")
+    return fields.get("name", "unknown"), fields.get("version", "0"), frozenset(extras)

@@ -81,7 +81,12 @@ class PipelineValidationError(PipelineError, ValueError):
 
 
 class StepError(PipelineError):
-    """A step raised while running; names the step and the plugin."""
+    """A step raised while running; names the step and the plugin. `step` is the step's position
+    (0-based) in the pipeline when known."""
+
+    def __init__(self, message: str, *, step: int | None = None) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 class StateError(HookyardError, ValueError):

@@ -9,12 +9,14 @@ import attrs
 
 @attrs.frozen
 class PipelineStarted:
-    """A pipeline run began."""
+    """A pipeline run began. `quiet`: the run was asked for silence (`--quiet`), so an observer that
+    prints should not."""
 
     run_id: str
     pipeline: str
     steps: tuple[str, ...]
     started_at: float
+    quiet: bool = False
 
 
 @attrs.frozen
@@ -30,7 +32,8 @@ class PipelineFinished:
 
 @attrs.frozen
 class StepStarted:
-    """A step is about to run."""
+    """A step is about to run. `index` is its position counted from 1, as messages say "step 1";
+    the steps of a run stream together, so every step starts before any ends."""
 
     run_id: str
     index: int
@@ -42,7 +45,9 @@ class StepStarted:
 
 @attrs.frozen
 class StepFinished:
-    """A step ended, with its timing and the row counts it saw and produced."""
+    """A step ended, with its timing (its own work, not its upstream's) and the row counts it saw and
+    produced. `status`: "ok"; "failed" (the step that raised, `error` says why); "stopped" (another
+    step failed); "skipped" (a fit-only run did not need it)."""
 
     run_id: str
     index: int

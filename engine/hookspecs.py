@@ -48,6 +48,11 @@ def register_sinks() -> Iterable[Registration]:
 
 
 @hookspec
+def register_executors() -> Iterable[Registration]:
+    """Return the executor plugins (what runs a whole pipeline: in-process, on a cluster) this distribution provides."""
+
+
+@hookspec
 def pipeline_start(event: PipelineStarted) -> None:
     """A pipeline run began."""
 

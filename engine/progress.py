@@ -18,6 +18,11 @@ def set_quiet(quiet: bool) -> None:
     _quiet = quiet
 
 
+def quiet() -> bool:
+    """Whether the process was asked for silence (`--quiet`): observers that print should not."""
+    return _quiet
+
+
 def enabled() -> bool:
     """Bars show only when not quiet and stderr is a terminal."""
     return not _quiet and sys.stderr.isatty()

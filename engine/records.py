@@ -6,7 +6,38 @@ from typing import Any
 
 import attrs
 
-from engine.names import is_valid, normalize
+from engine.names import did_you_mean, is_valid, normalize
+
+CAPABILITIES: dict[str, dict[str, str]] = {
+    "encoder": {
+        "persist": "its fitted state is plain data: engine.save/engine.load keep it as JSON (to_state/from_state)",
+        "stream-fit": "fit also takes a source or a RecordBatchReader and learns batch by batch",
+        "sql": "to_sql() gives the same transform as a DuckDB query",
+        "drift": "each transform sets drift_report_: unseen and absent levels per column",
+    },
+    "decoder": {},
+    "cate": {
+        "intervals": "effect_interval(X, alpha=...) gives (lower, upper) arrays around effect(X)",
+        "multi-arm": "one fit estimates every treatment against the control",
+        "persist": "its fitted state is plain data: engine.save/engine.load keep it as JSON (to_state/from_state)",
+    },
+    "solver": {
+        "count_limits": "honours min_count/max_count; a solver without it raises a DataError mentioning 'count'",
+        "milp": "has solve_milp(MILPProblem) -> MILPResult; a solver without it has no solve_milp attribute",
+        "partitions": "has solve_partitioned, solving a problem split into independent parts",
+    },
+    "source": {
+        "projection": "the columns option is applied where the data is read, so other columns are never loaded",
+        "filters": "the filters option is applied where the data is read, so other rows are never loaded",
+        "s3": "reads s3:// locations",
+    },
+    "sink": {},
+    "executor": {},
+}
+"""The capability strings a registration of each kind may declare, with what each promises.
+
+The contract suites test a capability's promise where it is declared; a string not listed here is
+refused when the registration is made, since a typo would silently change which tests run."""
 
 
 def _names(values: Any) -> tuple[str, ...]:
@@ -21,12 +52,17 @@ def _strings(values: Any) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _capabilities(values: Any) -> frozenset[str]:
+    return frozenset(_strings(values))
+
+
 @attrs.frozen
 class Registration:
     """What a plugin declares about itself: pure data, so listing plugins imports nothing heavy.
 
     `factory` is a "module:attr" string imported on first use; `requires` are the import names it
-    needs and `extra` the pip extra of the providing distribution that brings them.
+    needs and `extra` the pip extra of the providing distribution that brings them;
+    `capabilities` are strings of `CAPABILITIES[kind]`.
     """
 
     kind: str = attrs.field(converter=normalize)
@@ -36,7 +72,7 @@ class Registration:
     aliases: tuple[str, ...] = attrs.field(default=(), converter=_names)
     requires: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     extra: str | None = None
-    capabilities: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    capabilities: frozenset[str] = attrs.field(default=frozenset(), converter=_capabilities)
 
     @name.validator
     def _check_name(self, attribute: attrs.Attribute, value: str) -> None:
@@ -51,6 +87,18 @@ class Registration:
         module, _, attr = value.partition(":")
         if not module or not attr:
             raise ValueError(f"factory {value!r} must be a 'module:attribute' string")
+
+    @capabilities.validator
+    def _check_capabilities(self, attribute: attrs.Attribute, value: frozenset[str]) -> None:
+        known = CAPABILITIES.get(self.kind, {})
+        unknown = sorted(value - known.keys())
+        if unknown:
+            hint = did_you_mean(unknown[0], known) if len(unknown) == 1 else ""
+            raise ValueError(
+                f"{self.kind} plugin '{self.name}' declares unknown capabilit{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(map(repr, unknown))}.{hint} The {self.kind} capabilities are: "
+                f"{', '.join(known) or 'none'} (PLUGINS.md says what each promises)."
+            )
 
     @property
     def names(self) -> tuple[str, ...]:

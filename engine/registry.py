@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import os
+import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -13,7 +15,7 @@ import pluggy
 
 from engine import hookspecs
 from engine.entrypoints import canonical as canonical_distribution
-from engine.entrypoints import entry_points
+from engine.entrypoints import EntryPoint, entry_points
 from engine.errors import (
     OptionError,
     PluginBuildError,
@@ -28,6 +30,9 @@ from engine.names import did_you_mean, normalize
 from engine.options import option_problems
 from engine.records import PluginInfo, Registration
 
+Where = tuple[str, int, str]
+"""A warning's location: file, line and module name, so that it points at the plugin's code."""
+
 ENTRY_POINT_GROUP = "hookyard"
 BUILTIN_DISTRIBUTION = "hookyard"
 LOCAL_DISTRIBUTION = "__main__"
@@ -39,7 +44,8 @@ EVENT_HOOKS = ("pipeline_start", "pipeline_end", "step_start", "step_end")
 
 
 class PluginLoadWarning(UserWarning):
-    """A distribution's plugins were skipped because they failed to import or validate."""
+    """Something about the installed plugins needs attention: a distribution skipped because it
+    failed to import or validate, a name conflict, an undeclared extra, a misspelt selection."""
 
 
 def _env_list(value: str) -> set[str]:
@@ -55,6 +61,9 @@ class Registry:
 
     Entry points are scanned once, on first use; a plugin's factory is imported only when that
     plugin is asked for by name. `environ` is read at discovery for the selection variables.
+    Whatever is wrong with the installed plugins (a distribution that fails to load, a conflict,
+    an undeclared extra, a misspelt selection) is one PluginLoadWarning per registry, pointing at
+    the plugin's code, or in strict mode an error.
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
@@ -64,6 +73,10 @@ class Registry:
         self._index: dict[str, dict[str, list[PluginInfo]]] | None = None
         self._factories: dict[tuple[str, str], Any] = {}
         self._present: dict[str, bool] = {}
+        self._extras: dict[str, frozenset[str]] = {}
+        self._skipped: dict[str, list[str]] = {}
+        self._warned: set[str] = set()
+        self._failure: PluginError | None = None
 
     @property
     def strict(self) -> bool:
@@ -84,18 +97,34 @@ class Registry:
         pm = pluggy.PluginManager(hookspecs.PROJECT)
         pm.add_hookspecs(hookspecs)
         seen: set[tuple[str, str]] = set()
-        for ep in entry_points(ENTRY_POINT_GROUP):
+        found = entry_points(ENTRY_POINT_GROUP)
+        self._check_selection(found)
+        for ep in found:
             dist, version = ep.distribution, ep.version
             if (dist, ep.name) in seen or not self._selected(dist, ep.name):
                 continue
             seen.add((dist, ep.name))
+            self._extras.setdefault(dist, ep.extras)
             try:
                 plugin = ep.load()
             except Exception as exc:
-                self._skip(dist, f"its entry point '{ep.name} = {ep.value}' failed to import: {exc!r}")
+                where = _raised_at(exc) or (os.path.join(ep.location, "entry_points.txt"), 1, ep.value)
+                self._skip(dist, f"its entry point '{ep.name} = {ep.value}' failed to import: {exc!r}", where)
                 continue
             self._register(pm, plugin, f"{dist}:{ep.name}", dist, version)
         return pm
+
+    def _check_selection(self, found: Iterable[EntryPoint]) -> None:
+        """Warn about names in the selection variables that match no distribution or entry point."""
+        known = {canonical_distribution(n) for ep in found for n in (ep.distribution, ep.name)}
+        known.add(BUILTIN_DISTRIBUTION)
+        for variable in (ENV_DISABLE, ENV_LOAD):
+            for name in sorted(_env_list(self._environ.get(variable, "")) - known):
+                self._warn(
+                    f"{variable} names '{name}', which is no installed distribution or entry point, so it "
+                    f"changes nothing.{did_you_mean(name, known)} Installed: {', '.join(sorted(known))}.",
+                    ("<environment>", 0, "engine.registry"),
+                )
 
     def _selected(self, dist: str, entry_point: str) -> bool:
         key = canonical_distribution(dist)
@@ -117,16 +146,28 @@ class Registry:
             if pm.is_registered(plugin):
                 pm.unregister(plugin)
             detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-            self._skip(dist, f"its plugin '{plugin_name}' failed validation: {detail}")
+            self._skip(dist, f"its plugin '{plugin_name}' failed validation: {detail}", _unknown_hook_at(plugin))
             return
         self._sources[plugin_name] = (dist, version)
         self._index = None
 
-    def _skip(self, dist: str, reason: str) -> None:
-        message = f"hookyard: skipped plugins of distribution '{dist}': {reason}"
+    def _skip(self, dist: str, reason: str, where: Where | None) -> None:
+        self._skipped.setdefault(dist, []).append(reason)
         if self.strict:
-            raise PluginLoadError(message + f" (unset {ENV_STRICT} to skip it with a warning instead)")
-        warnings.warn(message + f" (set {ENV_DISABLE}={dist} to silence this)", PluginLoadWarning, stacklevel=4)
+            raise PluginLoadError(f"the plugins of distribution '{dist}' could not be loaded: {reason} "
+                                  f"(unset {ENV_STRICT} to skip them with a warning instead)")
+        self._warn(f"skipped plugins of distribution '{dist}': {reason} (set {ENV_DISABLE}={dist} to silence this)",
+                   where)
+
+    def _warn(self, message: str, where: Where | None) -> None:
+        """Warn once per registry, at the plugin's code where it is known; in strict mode raise."""
+        if self.strict:
+            raise PluginLoadError(message + f" (unset {ENV_STRICT} to make this a warning)")
+        if message in self._warned:
+            return
+        self._warned.add(message)
+        filename, lineno, module = where or ("<hookyard plugins>", 0, "engine.registry")
+        warnings.warn_explicit(message, PluginLoadWarning, filename, lineno, module=module)
 
     def register(self, plugin: Any, name: str | None = None, distribution: str = LOCAL_DISTRIBUTION) -> None:
         """Register a plugin object (module, class or instance with hookimpls) in this process.
@@ -139,7 +180,8 @@ class Registry:
         before = len(self._sources)
         self._register(pm, plugin, plugin_name, distribution, "0")
         if len(self._sources) == before and not pm.is_registered(plugin):
-            raise PluginLoadError(f"plugin {plugin_name!r} could not be registered (see the warning above)")
+            reason = self._skipped.get(distribution, ["see the warning above"])[-1]
+            raise PluginLoadError(f"plugin {plugin_name!r} could not be registered: {reason}")
 
     def unregister(self, plugin: Any) -> None:
         """Remove a plugin registered with `register`."""
@@ -152,21 +194,25 @@ class Registry:
 
     def _build_index(self) -> dict[str, dict[str, list[PluginInfo]]]:
         index: dict[str, dict[str, list[PluginInfo]]] = {kind: {} for kind in KINDS}
+        located: dict[int, Where] = {}
         for spec in KINDS.values():
             caller = getattr(self.hook, spec.hook)
             for impl in caller.get_hookimpls():
                 dist, version = self._sources.get(impl.plugin_name, (LOCAL_DISTRIBUTION, "0"))
                 for registration in self._registrations(impl, spec.name, dist):
                     info = PluginInfo(registration, dist, version, "available")
+                    located[id(info)] = _code_at(impl.function)
+                    self._check_extra(info, located[id(info)])
                     for name in registration.names:
                         index[spec.name].setdefault(name, []).append(info)
-        return self._mark_conflicts(index)
+        return self._mark_conflicts(index, located)
 
     def _registrations(self, impl: Any, kind: str, dist: str) -> Iterator[Registration]:
         try:
             records = list(impl.function() or ())
         except Exception as exc:
-            self._skip(dist, f"its hook '{impl.function.__name__}' raised {exc!r}")
+            self._skip(dist, f"its hook '{impl.function.__name__}' raised {exc!r}",
+                       _raised_at(exc) or _code_at(impl.function))
             return
         for record in records:
             if not isinstance(record, Registration) or record.kind != kind:
@@ -175,23 +221,43 @@ class Registry:
                     dist,
                     f"its hook '{impl.function.__name__}' returned a {what!r} record where "
                     f"engine.Registration(kind={kind!r}, ...) records were expected",
+                    _code_at(impl.function),
                 )
                 continue
             yield record
 
-    def _mark_conflicts(self, index: dict[str, dict[str, list[PluginInfo]]]) -> dict[str, dict[str, list[PluginInfo]]]:
+    def _check_extra(self, info: PluginInfo, where: Where) -> None:
+        """Warn when a registration names an extra its distribution's metadata does not provide."""
+        extra = info.registration.extra
+        declared = self._extras.get(info.distribution)
+        if not extra or declared is None or canonical_distribution(extra) in declared:
+            return
+        self._warn(
+            f"{info.kind} plugin '{info.name}' of distribution '{info.distribution}' names the extra "
+            f"'{extra}', which the distribution does not declare (it declares: {', '.join(sorted(declared)) or 'none'}), "
+            f"so its install hint `pip install '{info.distribution}[{extra}]'` would install nothing. Declare "
+            f"the extra under [project.optional-dependencies] or correct the registration's `extra`.",
+            where,
+        )
+
+    def _mark_conflicts(
+        self, index: dict[str, dict[str, list[PluginInfo]]], located: Mapping[int, Where]
+    ) -> dict[str, dict[str, list[PluginInfo]]]:
         rivals: dict[int, set[str]] = {}
         messages = []
         for kind, names in index.items():
             for name, infos in names.items():
                 if len(infos) > 1:
-                    messages.append(_conflict_message(kind, name, infos))
+                    messages.append((_conflict_message(kind, name, infos), located.get(id(infos[-1]))))
                     for info in infos:
                         rivals.setdefault(id(info), set()).update(o.distribution for o in infos if o is not info)
         if messages and self.strict:
-            raise PluginConflictError("\n".join(messages))
-        for message in messages:
-            warnings.warn(message, PluginLoadWarning, stacklevel=4)
+            raise PluginConflictError(
+                "the installed plugins conflict (" + ENV_STRICT + " is set, so this is an error, not a "
+                "warning): " + "; ".join(message for message, _ in messages)
+            )
+        for message, where in messages:
+            self._warn(message, where)
         marked: dict[int, PluginInfo] = {}
         for names in index.values():
             for name, infos in names.items():
@@ -204,9 +270,40 @@ class Registry:
 
     @property
     def index(self) -> dict[str, dict[str, list[PluginInfo]]]:
+        if self._failure is not None:
+            raise self._failure
         if self._index is None:
-            self._index = self._build_index()
+            try:
+                self._index = self._build_index()
+            except PluginError as exc:
+                self._failure = exc
+                raise
         return self._index
+
+    def check(self) -> list[PluginInfo]:
+        """Discover and index every plugin now and return them, so that in strict mode a registry
+        problem (a distribution that fails to load, a name conflict) raises here once, as itself,
+        rather than inside whatever first asks for a plugin."""
+        return self.plugins()
+
+    def factory_problems(self, kind: str | None = None) -> dict[tuple[str, str], str]:
+        """Import the factory of every available plugin (of one kind when given): (kind, name) ->
+        why it cannot be used, for each that does not import, name an attribute or is not callable."""
+        problems = {}
+        for info in self.plugins(kind):
+            if info.status != "available":
+                continue
+            try:
+                found = self.factory(info.kind, info.name)
+            except PluginError as exc:
+                problems[(info.kind, info.name)] = str(exc)
+                continue
+            if not callable(found):
+                problems[(info.kind, info.name)] = (
+                    f"{info.kind} plugin '{info.name}' from distribution '{info.distribution}': its factory "
+                    f"{info.registration.factory!r} is a {type(found).__name__}, not a class or function"
+                )
+        return problems
 
     def plugins(self, kind: str | None = None) -> list[PluginInfo]:
         """Every registered plugin (of one kind when given), with its status checked now."""
@@ -226,10 +323,7 @@ class Registry:
 
     def _importable(self, module: str) -> bool:
         if module not in self._present:
-            try:
-                self._present[module] = importlib.util.find_spec(module) is not None
-            except (ImportError, ValueError):
-                self._present[module] = False
+            self._present[module] = _findable(module)
         return self._present[module]
 
     def names(self, kind: str) -> list[str]:
@@ -246,7 +340,8 @@ class Registry:
             listing = ", ".join(available) or "none are installed"
             raise UnknownPluginError(
                 f"no {spec.name} plugin named {name!r}.{did_you_mean(key, self.index[spec.name])} "
-                f"Available {spec.name} plugins: {listing}. `hookyard plugins` lists every plugin.",
+                f"Available {spec.name} plugins: {listing}. `hookyard plugins` lists every plugin."
+                f"{self._skipped_note()}",
                 kind=spec.name,
                 name=key,
                 available=available,
@@ -254,6 +349,14 @@ class Registry:
         if len(infos) > 1:
             raise PluginConflictError(_conflict_message(spec.name, key, infos))
         return self._with_status(infos[0])
+
+    def _skipped_note(self) -> str:
+        """Which distributions failed to load and why: one of them may provide the name asked for."""
+        if not self._skipped:
+            return ""
+        notes = "; ".join(f"'{dist}' ({'; '.join(reasons)})" for dist, reasons in sorted(self._skipped.items()))
+        noun = "distribution" if len(self._skipped) == 1 else "distributions"
+        return f" It may come from a {noun} that failed to load, so none of its plugins are available: {notes}."
 
     def factory(self, kind: str, name: str) -> Any:
         """The plugin's factory (usually its class), imported on first use and cached."""
@@ -311,6 +414,66 @@ class Registry:
                 if info.registration.factory == target:
                     return info
         return None
+
+
+def _findable(module: str) -> bool:
+    """Whether `module` can be imported, found without importing it or its parent packages
+    (`importlib.util.find_spec("a.b")` imports `a`, which may be slow or heavy)."""
+    parent = module.rpartition(".")[0]
+    try:
+        if not parent or parent in sys.modules:
+            return module in sys.modules or importlib.util.find_spec(module) is not None
+        locations = _search_locations(parent)
+        return locations is not None and importlib.machinery.PathFinder.find_spec(module, locations) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _search_locations(package: str) -> list[str] | None:
+    """The folders a package's submodules are found in, without importing it (None: no such package)."""
+    parent = package.rpartition(".")[0]
+    if not parent or parent in sys.modules:
+        spec = sys.modules[package].__spec__ if package in sys.modules else importlib.util.find_spec(package)
+    else:
+        above = _search_locations(parent)
+        spec = None if above is None else importlib.machinery.PathFinder.find_spec(package, above)
+    if spec is None or spec.submodule_search_locations is None:
+        return None
+    return list(spec.submodule_search_locations)
+
+
+def _code_at(function: Any) -> Where:
+    """Where a plugin's function is defined."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ("<unknown>", 0, getattr(function, "__module__", "") or "")
+    return (code.co_filename, code.co_firstlineno, getattr(function, "__module__", "") or "")
+
+
+def _raised_at(exc: BaseException) -> Where | None:
+    """The outermost frame of `exc`'s traceback outside the engine and the import machinery: the
+    plugin's own line (a library it called may have raised deeper down)."""
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith(("<", _ENGINE_DIR, _IMPORTLIB_DIR)):
+            return (filename, tb.tb_lineno, tb.tb_frame.f_globals.get("__name__", ""))
+        tb = tb.tb_next
+    return None
+
+
+def _unknown_hook_at(plugin: Any) -> Where | None:
+    """Where a plugin defines a hook implementation that no hook spec names (a misspelt hook)."""
+    for attr in dir(plugin):
+        function = getattr(plugin, attr, None)
+        if hasattr(function, f"{hookspecs.PROJECT}_impl") and not hasattr(hookspecs, attr):
+            return _code_at(function)
+    filename = getattr(plugin, "__file__", None)
+    return (filename, 1, getattr(plugin, "__name__", "")) if filename else None
+
+
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_IMPORTLIB_DIR = os.path.dirname(os.path.abspath(importlib.__file__)) + os.sep
 
 
 def _import_factory(info: PluginInfo) -> Any:

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import numpy as np
@@ -194,9 +195,12 @@ def test_the_report_folder_survives_the_pipeline_file_round_trip() -> None:
 def test_make_demo_runs_the_main_job_as_the_readme_says() -> None:
     command = readme_commands()[0]
     assert command == "make demo"
-    # The tests run inside the project's .venv, so it is set up: --old-file keeps make from
-    # reinstalling it (which would need the network) whatever the time stamps say.
-    argv = [*shlex.split(command), "--old-file", ".venv/bin/.installed"]
+    # The tests run in an environment with the project installed, wherever it lives: BIN points
+    # make at its scripts folder, and --old-file keeps make from setting up .venv (which would
+    # need the network) whatever the time stamps say.
+    scripts = sysconfig.get_path("scripts")
+    assert os.path.isfile(os.path.join(scripts, "hookyard")), f"the hookyard command is not installed in {scripts}"
+    argv = [*shlex.split(command), f"BIN={scripts}", "--old-file", os.path.join(scripts, ".installed")]
     ran = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env={**os.environ, **ENV}, timeout=300)
     assert ran.returncode == 0, ran.stderr
     assert f"wrote 30,000 rows to {ASSIGNMENT}" in ran.stdout

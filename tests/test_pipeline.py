@@ -54,11 +54,14 @@ def test_a_pipeline_in_code_runs_its_steps_in_order_and_emits_events(acme) -> No
     result = pipeline.run(observers=[recorder])
     assert result.table.column("colour").to_pylist() == ["RED", "BLUE", "RED", "GREEN"]
     names = [name for name, _ in recorder.events]
-    assert names == ["pipeline_start", "step_start", "step_end", "step_start", "step_end", "pipeline_end"]
+    # Steps stream together: every step starts, then every step ends, in pipeline order.
+    assert names == ["pipeline_start", "step_start", "step_start", "step_end", "step_end", "pipeline_end"]
+    starts = [e for name, e in recorder.events if name == "step_start"]
+    assert [(e.index, e.step) for e in starts] == [(1, "source"), (2, "encoder")]
     ends = [e for name, e in recorder.events if name == "step_end"]
-    assert [(e.step, e.kind, e.plugin, e.rows_in, e.rows_out, e.status) for e in ends] == [
-        ("source", "source", "memory", None, 4, "ok"),
-        ("encoder", "encoder", "acme-upper", 4, 4, "ok"),
+    assert [(e.index, e.step, e.kind, e.plugin, e.rows_in, e.rows_out, e.status) for e in ends] == [
+        (1, "source", "source", "memory", None, 4, "ok"),
+        (2, "encoder", "encoder", "acme-upper", 4, 4, "ok"),
     ]
     assert all(e.seconds >= 0 for e in ends)
     assert recorder.events[-1][1].status == "ok"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,12 @@ from engine import registry as registry_module
 from engine.registry import PluginLoadWarning, Registry
 from plugins.sources.memory import MemorySource
 from tests.plugin_sources import ENCODER, ENCODER_IMPL, registering
+
+
+def declare_extras(root: Path, dist: str, *extras: str, version: str = "1.0") -> None:
+    """Add Provides-Extra lines to an installed test distribution's METADATA, as pip writes them."""
+    metadata = root / f"{dist.replace('-', '_')}-{version}.dist-info" / "METADATA"
+    metadata.write_text(metadata.read_text() + "".join(f"Provides-Extra: {e}\n" for e in extras))
 
 
 def test_builtins_are_registered_through_the_entry_point_group() -> None:
@@ -85,7 +93,7 @@ def test_strict_mode_makes_a_conflict_an_error_at_discovery(site, monkeypatch) -
 def test_missing_requirements_are_listed_with_the_install_command(site) -> None:
     module = registering("register_solvers", "solver", "quantum", "acme_q:Solver",
                          requires=("json", "acme_not_installed_anywhere"), extra="quantum")
-    site("acme-quantum", {"acme_q": module}, {"q": "acme_q"})
+    declare_extras(site("acme-quantum", {"acme_q": module}, {"q": "acme_q"}), "acme-quantum", "quantum")
     info = engine.plugin_info("solver", "quantum")
     assert info.status == "missing"
     assert info.missing == ("acme_not_installed_anywhere",)
@@ -206,3 +214,153 @@ def test_plugins_registered_in_process_are_validated_and_listed() -> None:
     registry.unregister(local)
     with pytest.raises(engine.UnknownPluginError):
         registry.info("sink", "local-sink")
+
+
+def test_plugin_load_warning_is_exported_from_engine() -> None:
+    assert engine.PluginLoadWarning is PluginLoadWarning
+    assert "PluginLoadWarning" in engine.__all__
+
+
+def test_an_unknown_capability_is_an_error_naming_the_plugin(site, monkeypatch) -> None:
+    with pytest.raises(ValueError, match=r"solver plugin 'fast' declares unknown capability 'count-limits'\. "
+                                          r"Did you mean 'count_limits'\?.*count_limits, milp, partitions"):
+        engine.Registration(kind="solver", name="fast", factory="m:F", capabilities={"count-limits"})
+    module = registering("register_solvers", "solver", "fast", "acme_cap:F", capabilities=("milp", "mlip"))
+    site("acme-cap", {"acme_cap": module}, {"cap": "acme_cap"})
+    with pytest.warns(PluginLoadWarning, match=r"acme-cap.*solver plugin 'fast' declares unknown capability 'mlip'"):
+        assert all(i.distribution != "acme-cap" for i in engine.plugins())
+    registry_module.reset()
+    monkeypatch.setenv("HOOKYARD_STRICT_PLUGINS", "1")
+    with pytest.raises(engine.PluginLoadError, match="solver plugin 'fast' declares unknown capability 'mlip'"):
+        engine.plugins()
+
+
+def test_a_capability_given_as_one_string_is_one_capability() -> None:
+    assert engine.Registration(kind="solver", name="s", factory="m:S", capabilities="milp").capabilities == {"milp"}
+
+
+def test_every_capability_the_builtins_declare_is_known() -> None:
+    from engine.records import CAPABILITIES
+
+    declared = {(i.kind, c) for i in Registry(environ={}).plugins() for c in i.registration.capabilities}
+    assert declared, "the built-ins declare capabilities"
+    assert {(k, c) for k, c in declared if c not in CAPABILITIES[k]} == set()
+
+
+def test_an_extra_the_distribution_does_not_declare_warns(site) -> None:
+    module = registering("register_solvers", "solver", "quantum", "acme_q:Solver", requires=("json",), extra="quantm")
+    root = site("acme-quantum", {"acme_q": module}, {"q": "acme_q"})
+    declare_extras(root, "acme-quantum", "quantum")
+    with pytest.warns(PluginLoadWarning, match=r"solver plugin 'quantum' of distribution 'acme-quantum' names the "
+                                                r"extra 'quantm'.*it declares: quantum") as caught:
+        engine.plugins()
+    assert len(caught) == 1
+    assert caught[0].filename == str(root / "acme_q.py")
+
+
+def test_a_declared_extra_does_not_warn(site) -> None:
+    module = registering("register_solvers", "solver", "quantum", "acme_q:Solver", requires=("json",), extra="Quantum")
+    declare_extras(site("acme-quantum", {"acme_q": module}, {"q": "acme_q"}), "acme-quantum", "quantum")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert engine.plugin_info("solver", "quantum").status == "available"
+
+
+def test_a_warning_is_given_once_per_registry_and_points_at_the_plugin(site) -> None:
+    source = """
+from engine import hookimpl
+
+@hookimpl
+def register_sinks():
+    raise RuntimeError("the sink registry is down")
+"""
+    root = site("acme-raising", {"acme_raising": source}, {"r": "acme_raising"})
+
+    class Observer:
+        @engine.hookimpl
+        def step_end(self, event):
+            pass
+
+    with pytest.warns(PluginLoadWarning) as caught:
+        registry = registry_module.default_registry()
+        registry.plugins()
+        observer = Observer()
+        registry.register(observer)
+        registry.plugins()
+        registry.unregister(observer)
+        registry.plugins()
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith("skipped plugins of distribution 'acme-raising': its hook 'register_sinks' raised")
+    assert (caught[0].filename, caught[0].lineno) == (str(root / "acme_raising.py"), 6)
+
+
+def test_an_import_failure_points_at_the_plugins_line(site) -> None:
+    root = site("acme-broken", {"acme_broken": "import json\nraise ImportError('no acme_dependency')\n"},
+                {"broken": "acme_broken"})
+    with pytest.warns(PluginLoadWarning) as caught:
+        engine.plugins()
+    assert (caught[0].filename, caught[0].lineno) == (str(root / "acme_broken.py"), 2)
+
+
+def test_an_unknown_name_says_which_distribution_failed_to_load_and_why(site) -> None:
+    site("acme-jsonl", {"acme_jsonl": "raise ImportError('No module named orjson')"}, {"jsonl": "acme_jsonl"})
+    with pytest.warns(PluginLoadWarning):
+        with pytest.raises(engine.UnknownPluginError) as caught:
+            engine.source("acme-jsonl")
+    message = str(caught.value)
+    assert "no source plugin named 'acme-jsonl'" in message
+    assert "failed to load" in message and "'acme-jsonl'" in message.split("failed to load")[1]
+    assert "No module named orjson" in message
+
+
+def test_a_misspelt_disable_name_warns_and_hookyard_disables_the_builtins(site) -> None:
+    site("acme-one", {"acme_one": registering("register_solvers", "solver", "one", "acme_one:S")}, {"one": "acme_one"})
+    with pytest.warns(PluginLoadWarning, match=r"HOOKYARD_DISABLE_PLUGINS names 'acme-oen', which is no installed "
+                                                r"distribution.*Did you mean 'acme-one'\?"):
+        listed = {i.distribution for i in Registry(environ={"HOOKYARD_DISABLE_PLUGINS": "acme-oen"}).plugins()}
+    assert listed == {"hookyard", "acme-one"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        only = {i.distribution for i in Registry(environ={"HOOKYARD_DISABLE_PLUGINS": "hookyard"}).plugins()}
+    assert only == {"acme-one"}
+
+
+def test_strict_mode_raises_a_conflict_once_as_a_registry_problem(site) -> None:
+    site("acme-one", {"acme_one": registering("register_solvers", "solver", "fast", "acme_one:Fast")}, {"one": "acme_one"})
+    site("acme-two", {"acme_two": registering("register_solvers", "solver", "fast", "acme_two:Fast")}, {"two": "acme_two"})
+    registry = Registry(environ={"HOOKYARD_STRICT_PLUGINS": "1"})
+    with pytest.raises(engine.PluginConflictError, match=r"^the installed plugins conflict \(HOOKYARD_STRICT_PLUGINS") as first:
+        registry.check()
+    with pytest.raises(engine.PluginConflictError) as again:
+        registry.info("source", "memory")
+    assert again.value is first.value
+
+
+def test_factory_problems_finds_factories_that_do_not_import_or_name_nothing(site) -> None:
+    hooks = """
+from engine import Registration, hookimpl
+
+@hookimpl
+def register_solvers():
+    return [
+        Registration(kind="solver", name="gone", factory="acme_nowhere:Solver", summary="s"),
+        Registration(kind="solver", name="typo", factory="acme_impl:Solvr", summary="s"),
+        Registration(kind="solver", name="fine", factory="acme_impl:Solver", summary="s"),
+    ]
+"""
+    site("acme-check", {"acme_check": hooks, "acme_impl": "class Solver:\n    pass\n"}, {"c": "acme_check"})
+    problems = Registry(environ={}).factory_problems("solver")
+    assert sorted(problems) == [("solver", "gone"), ("solver", "typo")]
+    assert "ModuleNotFoundError" in problems[("solver", "gone")] and "acme_nowhere" in problems[("solver", "gone")]
+    assert "AttributeError" in problems[("solver", "typo")] and "Solvr" in problems[("solver", "typo")]
+
+
+def test_listing_finds_dotted_requirements_without_importing_their_packages(site) -> None:
+    module = registering("register_solvers", "solver", "lazy", "acme_lazy_impl:S",
+                         requires=("acme_heavy.sub", "acme_heavy.absent"))
+    site("acme-lazy", {"acme_lazy": module, "acme_heavy.__init__": "raise RuntimeError('imported')",
+                       "acme_heavy.sub": ""}, {"lazy": "acme_lazy"})
+    info = engine.plugin_info("solver", "lazy")
+    assert (info.status, info.missing) == ("missing", ("acme_heavy.absent",))
+    assert "acme_heavy" not in sys.modules

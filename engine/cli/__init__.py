@@ -5,26 +5,30 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import traceback
 import warnings
 from collections.abc import Sequence
 
-from engine.errors import HookyardError
+from engine.errors import ConfigError, HookyardError
 
-COMMANDS = ("plugins", "show", "run", "validate", "solve")
+COMMANDS = ("plugins", "show", "run", "fit", "apply", "validate", "solve", "new-plugin")
 
 DESCRIPTION = """\
 Hookyard composes decision and text-generation pipelines from plugins chosen by name.
 
-Plugins come in six kinds (encoder, decoder, cate, solver, source, sink) and are found through
-the 'hookyard' entry-point group of every installed distribution.
+Plugins come in seven kinds (encoder, decoder, cate, solver, source, sink, and the executor that
+runs a pipeline) and are found through the 'hookyard' entry-point group of every installed
+distribution. Pipelines stream: `fit` a model once on an experiment, `apply` it to any number of rows.
 
 environment:
   HOOKYARD_LOAD_PLUGINS     comma-separated distributions to load besides the built-ins
                             (set but empty: built-ins only)
-  HOOKYARD_DISABLE_PLUGINS  comma-separated distributions (or entry-point names) to skip
-  HOOKYARD_STRICT_PLUGINS   1: a plugin that fails to load is an error, not a warning
+  HOOKYARD_DISABLE_PLUGINS  comma-separated distributions (or entry-point names) to skip;
+                            'hookyard' skips every built-in plugin
+  HOOKYARD_STRICT_PLUGINS   1: a plugin that fails to load, a name claimed by two distributions
+                            or a misspelt name in these variables is an error, not a warning
 """
 
 
@@ -35,6 +39,10 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
                         help="show the full traceback of an error")
     parent.add_argument("-q", "--quiet", action="store_true", default=default,
                         help="no progress bars or notes on stderr")
+    parent.add_argument("-C", "--chdir", metavar="DIR", default=argparse.SUPPRESS if suppress else None,
+                        help="run as if started in DIR. Relative paths in a pipeline file (sources, sinks, "
+                        "report, model) resolve against the current folder, not the file's: give -C to run a "
+                        "file written for another folder")
     return parent
 
 
@@ -50,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     common = _common(True)
     for name in COMMANDS:
-        importlib.import_module(f"engine.cli.{name}").add_parser(sub, common)
+        importlib.import_module(f"engine.cli.{name.replace('-', '_')}").add_parser(sub, common)
     return parser
 
 
@@ -69,7 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     warnings.showwarning = _show_warning
     try:
-        return int(args.handler(args) or 0)
+        _enter(args.chdir)
+        _check_registry()
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        return _stdout_closed()
     except HookyardError as exc:
         return _fail(args, exc, "error")
     except KeyboardInterrupt:
@@ -77,6 +91,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         return _fail(args, exc, f"unexpected {type(exc).__name__} (a bug; please report it)")
+
+
+def _enter(folder: str | None) -> None:
+    """`--chdir`: make `folder` the working folder, or say why it cannot be."""
+    if folder is None:
+        return
+    try:
+        os.chdir(folder)
+    except OSError as exc:
+        raise ConfigError(f"--chdir {folder!r}: {exc.strerror}; give an existing folder") from None
+
+
+def _check_registry() -> None:
+    """In strict mode, report a registry problem (a plugin that fails to load, a name conflict)
+    once, as itself, before a command blames it on whatever plugin it asks for first."""
+    from engine.registry import default_registry
+
+    registry = default_registry()
+    if registry.strict:
+        registry.check()
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (`hookyard plugins | head`): stop quietly, as Unix tools
+    do, with the status of a process ended by SIGPIPE. Stdout is pointed at /dev/null so that
+    the interpreter's final flush does not complain again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + getattr(signal, "SIGPIPE", 13)
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, label: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 
 from engine.kinds import KINDS
 
@@ -13,10 +14,14 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     parser = sub.add_parser(
         "plugins", parents=[common], help="list installed plugins",
         description="List every plugin the installed distributions register, with its status: "
-        "'available', 'missing' (with the pip command that installs what it needs) or 'conflict'.",
+        "'available', 'missing' (with the pip command that installs what it needs) or 'conflict'. "
+        "Listing imports each distribution's entry-point module only, never a plugin's factory.",
     )
     parser.add_argument("--kind", choices=list(KINDS), help="only plugins of this kind")
     parser.add_argument("--json", action="store_true", help="print a JSON array of objects instead of a table")
+    parser.add_argument("--check", action="store_true",
+                        help="also import every available plugin's factory and report those that do not import "
+                        "or do not name a class or function (exit status 1 if any)")
     parser.set_defaults(handler=run)
 
 
@@ -25,9 +30,14 @@ def run(args: argparse.Namespace) -> int:
 
     registry = default_registry()
     infos = registry.plugins(args.kind)
+    problems = registry.factory_problems(args.kind) if args.check else {}
     if args.json:
-        print(json.dumps([i.to_dict() for i in infos], indent=2))
-        return 0
+        listed = [i.to_dict() for i in infos]
+        if args.check:
+            for item in listed:
+                item["check"] = problems.get((item["kind"], item["name"]), "ok" if item["status"] == "available" else None)
+        print(json.dumps(listed, indent=2))
+        return 1 if problems else 0
     rows = [("KIND", "NAME", "ALIASES", "STATUS", "DISTRIBUTION", "VERSION", "SUMMARY")]
     for info in infos:
         status = info.status
@@ -40,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(rows))
     for dist, (version, hooks) in registry.observers().items():
         print(f"observers: {dist} {version} ({', '.join(hooks)})")
-    return 0
+    if args.check:
+        sys.stdout.flush()
+        checked = sum(i.status == "available" for i in infos)
+        for problem in problems.values():
+            print(f"hookyard: error: {problem}", file=sys.stderr)
+        print(f"checked {checked} factories: {len(problems) or 'none'} failed", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def format_table(rows: list[tuple[str, ...]]) -> str:

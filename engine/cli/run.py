@@ -27,6 +27,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STEP.FIELD=VALUE",
                         help="change a setting without editing the file: STEP.name=PLUGIN, STEP.options.KEY=VALUE "
                         "(or STEP.KEY=VALUE), STEP.params.KEY=VALUE; values are read as TOML (repeatable)")
+    add_output_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """--json, --report DIR and --no-report, shared by the commands that run a pipeline."""
     parser.add_argument("--json", action="store_true",
                         help="print a JSON summary of the run (and the report's figures) on stdout")
     where = parser.add_mutually_exclusive_group()
@@ -34,23 +40,28 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
                        help="write the run report into DIR (replacing an earlier report there) instead of the "
                        "folder the file's [pipeline] report names")
     where.add_argument("--no-report", action="store_true", help="write no report")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from engine.config import load_pipeline
 
-    pipeline = load_pipeline(args.pipeline, args.overrides)
+    return run_and_report(load_pipeline(args.pipeline, args.overrides), args)
+
+
+def run_and_report(pipeline: Any, args: argparse.Namespace) -> int:
+    """Check and run `pipeline`, write its report where `args` say, print the summary (`run`, `apply`)."""
     pipeline.check()
     folder = None if args.no_report else (args.report or pipeline.report)
+    collect = 0
     if folder:
-        from engine.report import check_target, require_matplotlib
+        from engine.report import ROWS, check_target, require_matplotlib
 
         require_matplotlib()
         check_target(folder)
+        collect = ROWS
     report = None
     with stdout_to_stderr():
-        result = pipeline.run()
+        result = pipeline.run(collect=collect)
         if folder:
             from engine.report import build_report
 

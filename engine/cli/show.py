@@ -7,6 +7,7 @@ import inspect
 import json
 
 from engine.kinds import KINDS
+from engine.records import CAPABILITIES
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -47,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"  aliases:      {', '.join(reg.aliases) or '-'}")
     print(f"  status:       {info.status}{' — ' + info.install_hint if info.install_hint else ''}")
     if reg.capabilities:
-        print(f"  capabilities: {', '.join(sorted(reg.capabilities))}")
+        meanings = CAPABILITIES.get(reg.kind, {})
+        print("  capabilities:")
+        for capability in sorted(reg.capabilities):
+            meaning = meanings.get(capability)
+            print(f"    {capability}" + (f": {meaning}" if meaning else ""))
     if options:
         print("  options:")
         for name, o in options.items():

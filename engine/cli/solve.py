@@ -147,14 +147,14 @@ def solve_one(spec: str, problem: Any, time_limit: float | None) -> dict[str, An
     return {"solver": spec, **result.summary(), "seconds": time.perf_counter() - started}
 
 
-def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+def parse_spec(spec: str, flag: str = "--solver") -> tuple[str, dict[str, Any]]:
     """'ortools:backend=cp-sat,threads=4' -> ('ortools', {'backend': 'cp-sat', 'threads': 4})."""
     name, _, rest = spec.partition(":")
     options: dict[str, Any] = {}
     for item in filter(None, rest.split(",")):
         key, eq, text = item.partition("=")
         if not eq:
-            raise OptionError(f"--solver {spec!r}: options are KEY=VALUE, got {item!r}")
+            raise OptionError(f"{flag} {spec!r}: options are KEY=VALUE, got {item!r}")
         try:
             options[key.strip()] = json.loads(text)
         except json.JSONDecodeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -61,42 +62,131 @@ def run_step(
     features: Sequence[str] | None = None,
     prefix: str = "cate_",
     true_effects: Sequence[str] | None = None,
+    fit: bool = True,
 ) -> Flow:
-    """Fit on the table's outcome, treatment and features; add one effect column per treatment.
+    """Fit on the table's outcome, treatment and features (unless `fit` is false: an already fitted
+    estimator only scores); add one effect column per treatment.
 
     Without `features`, every numeric column but the outcome, the treatment and true-effect
-    columns is a feature. Facts added: "effects" (the new columns), "treatments" (their names)
-    and, when the true effects are known, "true_effects" (one column per treatment, same order).
+    columns is a feature; the fit resolves them once, so later batches and bundles use exactly
+    those columns. Facts added: "effects" (the new columns), "treatments" (their names) and, when
+    the true effects are known, "true_effects" (one column per treatment, same order).
     """
-    import numpy as np
-    import pyarrow as pa
+    from engine.stages import run_in_memory
 
-    table = flow.table
-    missing = [c for c in (outcome, treatment, *(features or ())) if c not in table.column_names]
-    if missing:
-        raise DataError(f"columns {missing} are not in the table; it has {table.column_names}")
+    params = {"outcome": outcome, "treatment": treatment, "features": features, "prefix": prefix,
+              "true_effects": true_effects, "fit": fit}
+    return run_in_memory(sys.modules[__name__], plugin, flow, params)
+
+
+def wants_fit(params: dict[str, Any]) -> bool:
+    """Whether the step fits its estimator before scoring."""
+    return bool(params.get("fit", True))
+
+
+def fit(
+    plugin: CATEEstimator,
+    table: Any,
+    *,
+    outcome: str = "y",
+    treatment: str = "t",
+    features: Sequence[str] | None = None,
+    prefix: str = "cate_",
+    true_effects: Sequence[str] | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    """Fit the estimator on `table`; returns what scoring needs: the resolved feature columns, the prefix."""
+    _require(table, (outcome, treatment, *(features or ())))
     if features is None:
-        skip = {outcome, treatment, *(true_effects or ()), *_declared_true_effects(table)}
-        features = [
-            field.name for field in table.schema
-            if field.name not in skip and (pa.types.is_floating(field.type) or pa.types.is_integer(field.type))
-        ]
-    if not features:
-        raise DataError(f"no numeric feature columns to fit on in {table.column_names}; encode categorical ones first")
-    X = np.column_stack([table.column(c).to_numpy() for c in features]).astype(float)
+        features = _numeric_features(table, {outcome, treatment, *(true_effects or ()), *_declared_true_effects(table)})
     Y = table.column(outcome).to_numpy()
     T = table.column(treatment).to_numpy(zero_copy_only=False)
-    plugin.fit(Y, T, X)
-    effects = np.asarray(plugin.effect(X))
-    names = [str(n) for n in getattr(plugin, "treatment_names_", range(1, effects.shape[1] + 1))]
-    columns = [f"{prefix}{n}" for n in names]
-    clash = [c for c in columns if c in table.column_names]
-    if clash:
-        raise DataError(f"effect columns {clash} already exist in the table; choose another prefix")
-    truth = true_effect_columns(table, names, true_effects)
-    for col, values in zip(columns, effects.T):
-        table = table.append_column(col, pa.array(values))
-    facts: dict[str, Any] = {"effects": tuple(columns), "treatments": tuple(names)}
-    if truth:
-        facts["true_effects"] = truth
-    return flow.evolve(table=table, **facts)
+    plugin.fit(Y, T, _matrix(table, features))
+    return {"features": list(features), "prefix": prefix}
+
+
+def _require(table: Any, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise DataError(f"columns {missing} are not in the table; it has {table.column_names}")
+
+
+def _numeric_features(table: Any, skip: set[str]) -> list[str]:
+    import pyarrow as pa
+
+    features = [
+        field.name for field in table.schema
+        if field.name not in skip and (pa.types.is_floating(field.type) or pa.types.is_integer(field.type))
+    ]
+    if not features:
+        raise DataError(f"no numeric feature columns to fit on in {table.column_names}; encode categorical ones first")
+    return features
+
+
+def _matrix(table: Any, features: Sequence[str]) -> Any:
+    import numpy as np
+
+    return np.column_stack([table.column(c).to_numpy() for c in features]).astype(float, copy=False)
+
+
+class Apply:
+    """The fitted estimator's effects, one batch at a time, as one column per treatment."""
+
+    def __init__(
+        self,
+        plugin: CATEEstimator,
+        *,
+        outcome: str = "y",
+        treatment: str = "t",
+        features: Sequence[str] | None = None,
+        prefix: str = "cate_",
+        true_effects: Sequence[str] | None = None,
+        **_: Any,
+    ) -> None:
+        self.plugin = plugin
+        self.skip = {outcome, treatment, *(true_effects or ())}
+        self.features = features
+        self.prefix = prefix
+        self.true_effects = true_effects
+        self.facts: dict[str, Any] = {}
+        self._columns: list[str] = []
+
+    def __call__(self, table: Any) -> Any:
+        import numpy as np
+        import pyarrow as pa
+
+        if not self.facts:
+            self._plan(table)
+        features = self.features
+        if features is None:
+            features = _numeric_features(table, self.skip | _declared_true_effects(table))
+        _require(table, features)
+        width = len(self._columns)
+        effects = np.asarray(self.plugin.effect(_matrix(table, features))) if table.num_rows else np.empty((0, width))
+        if effects.size != table.num_rows * width:
+            raise DataError(f"the estimator's effect() gave shape {effects.shape} for {table.num_rows} rows; a cate plugin "
+                            f"returns one column per treatment ({width}: {', '.join(self.facts['treatments'])})")
+        for column, values in zip(self._columns, effects.reshape(len(effects), width).T):
+            table = table.append_column(column, pa.array(values, pa.float64()))
+        return table
+
+    def _plan(self, table: Any) -> None:
+        """The effect columns and facts, from the fitted treatment names and the first batch's schema."""
+        names = getattr(self.plugin, "treatment_names_", None)
+        if names is None:
+            raise DataError(f"the {type(self.plugin).__name__} has no treatment_names_: fit it first (or set fit = true)")
+        names = [str(n) for n in names]
+        self._columns = [f"{self.prefix}{n}" for n in names]
+        clash = [c for c in self._columns if c in table.column_names]
+        if clash:
+            raise DataError(f"effect columns {clash} already exist in the table; choose another prefix")
+        self.facts = {"effects": tuple(self._columns), "treatments": tuple(names)}
+        truth = true_effect_columns(table, names, self.true_effects)
+        if truth:
+            self.facts["true_effects"] = truth
+
+    def finish(self) -> dict[str, Any]:
+        return {}
+
+
+mapper = Apply

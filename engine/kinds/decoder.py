@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -176,29 +177,76 @@ def run_step(
     A decoder returning several sequences per prompt gives list columns (every sequence, best first).
     With `trace_column`, each prompt's decoding trace (its steps' candidates) is added as a JSON string.
     """
-    import pyarrow as pa
+    from engine.stages import run_in_memory
 
-    table = flow.table
-    if prompt_column not in table.column_names:
-        raise DataError(
-            f"the decoder step reads prompts from column {prompt_column!r}, which is not in the table; "
-            f"it has {table.column_names}. Set the step param prompt_column."
-        )
-    taken = [c for c in (output_column, score_column, trace_column) if c and c in table.column_names]
-    if taken:
-        raise DataError(f"columns {taken} are already in the table; choose other output_column/score_column params")
-    prompts = table.column(prompt_column).to_pylist()
-    result = plugin.generate(prompts, trace=True) if trace_column else plugin.generate(prompts)
-    if result.texts is None:
-        raise DataError("the decoder has no tokenizer, so it cannot add texts; give it a tokenizer")
-    several = any(len(row) > 1 for row in result.texts)
-    texts = [list(row) for row in result.texts] if several else [row[0] for row in result.texts]
-    scores = [list(row) for row in result.scores] if several else [row[0] for row in result.scores]
-    text_type = pa.list_(pa.string()) if several else pa.string()
-    score_type = pa.list_(pa.float64()) if several else pa.float64()
-    table = table.append_column(output_column, pa.array(texts, text_type))
-    table = table.append_column(score_column, pa.array(scores, score_type))
-    if trace_column:
-        traces = [json.dumps([attrs.asdict(s) for s in result.trace.for_prompt(i)]) for i in range(len(result))]
-        table = table.append_column(trace_column, pa.array(traces, pa.string()))
-    return flow.evolve(table=table, generations=output_column, scores=score_column)
+    params = {"prompt_column": prompt_column, "output_column": output_column, "score_column": score_column,
+              "trace_column": trace_column}
+    return run_in_memory(sys.modules[__name__], plugin, flow, params)
+
+
+REPLAYABLE = False
+"""Generating again costs as much as the first time (and sampling may differ): a stream that must be
+read twice past a decoder step is spooled, never generated twice."""
+
+
+class Apply:
+    """Generation for one batch of prompts at a time."""
+
+    def __init__(
+        self,
+        plugin: Decoder,
+        *,
+        prompt_column: str = "prompt",
+        output_column: str = "generation",
+        score_column: str = "score",
+        trace_column: str | None = None,
+    ) -> None:
+        self.plugin = plugin
+        self.prompt_column = prompt_column
+        self.output_column = output_column
+        self.score_column = score_column
+        self.trace_column = trace_column
+        self.facts: dict[str, Any] = {"generations": output_column, "scores": score_column}
+
+    def __call__(self, table: Any) -> Any:
+        import pyarrow as pa
+
+        if self.prompt_column not in table.column_names:
+            raise DataError(
+                f"the decoder step reads prompts from column {self.prompt_column!r}, which is not in the table; "
+                f"it has {table.column_names}. Set the step param prompt_column."
+            )
+        taken = [c for c in (self.output_column, self.score_column, self.trace_column) if c and c in table.column_names]
+        if taken:
+            raise DataError(f"columns {taken} are already in the table; choose other output_column/score_column params")
+        prompts = table.column(self.prompt_column).to_pylist()
+        if not prompts:
+            return self._append(table, [], [], pa.string(), pa.float64(), [])
+        result = self.plugin.generate(prompts, trace=True) if self.trace_column else self.plugin.generate(prompts)
+        if result.texts is None:
+            raise DataError("the decoder has no tokenizer, so it cannot add texts; give it a tokenizer")
+        several = any(len(row) > 1 for row in result.texts)
+        texts = [list(row) for row in result.texts] if several else [row[0] for row in result.texts]
+        scores = [list(row) for row in result.scores] if several else [row[0] for row in result.scores]
+        text_type = pa.list_(pa.string()) if several else pa.string()
+        score_type = pa.list_(pa.float64()) if several else pa.float64()
+        traces = []
+        if self.trace_column:
+            traces = [json.dumps([attrs.asdict(s) for s in result.trace.for_prompt(i)]) for i in range(len(result))]
+        return self._append(table, texts, scores, text_type, score_type, traces)
+
+    def _append(self, table: Any, texts: list[Any], scores: list[Any], text_type: Any, score_type: Any,
+                traces: list[str]) -> Any:
+        import pyarrow as pa
+
+        table = table.append_column(self.output_column, pa.array(texts, text_type))
+        table = table.append_column(self.score_column, pa.array(scores, score_type))
+        if self.trace_column:
+            table = table.append_column(self.trace_column, pa.array(traces, pa.string()))
+        return table
+
+    def finish(self) -> dict[str, Any]:
+        return {}
+
+
+mapper = Apply

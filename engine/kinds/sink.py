@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from engine.errors import DataError
 from engine.flow import Flow
 from engine.kinds.source import DataSource
 
@@ -51,6 +53,26 @@ def record_batches(data: Any) -> Any:
 
     table = to_arrow(data)
     return pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+
+
+def select_columns(reader: Any, columns: Sequence[str] | None, *, where: str) -> Any:
+    """The reader with only `columns`, in that order (all of them when None); a missing one is a DataError."""
+    if columns is None:
+        return reader
+    import pyarrow as pa
+
+    if isinstance(columns, str):
+        raise DataError(f"{where}: columns must be a list of column names, got the string {columns!r}; write [{columns!r}]")
+    missing = [c for c in columns if c not in reader.schema.names]
+    if missing:
+        raise DataError(f"{where}: columns {missing} are not in the data; it has {reader.schema.names}")
+    schema = pa.schema([reader.schema.field(c) for c in columns], metadata=reader.schema.metadata)
+
+    def batches() -> Any:
+        for batch in reader:
+            yield pa.RecordBatch.from_arrays([batch.column(c) for c in columns], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 class RowCounter:

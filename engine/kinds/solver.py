@@ -3,13 +3,14 @@
 A solver takes an `AssignmentProblem` (values and costs of each unit's treatments, a budget)
 and returns an `AssignmentResult` with a plan and a proven upper bound, so every plan comes
 with a certified gap. Solvers declaring the "milp" capability also solve a general sparse
-`MILPProblem` through `solve_milp`.
+`MILPProblem` through `solve_milp`; those declaring "partitions" also solve a `PartitionedProblem`
+(units in partitions, each loaded only when needed) through `solve_partitioned`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
@@ -182,6 +183,118 @@ class AssignmentProblem:
         return problems
 
 
+def _load_checked(problem: PartitionedProblem, i: int) -> tuple[Any, Any]:
+    import numpy as np
+
+    values, costs = problem.parts[i]()
+    values, costs = np.asarray(values, dtype=float), np.asarray(costs, dtype=float)
+    if values.ndim != 2 or values.shape[0] != problem.sizes[i]:
+        raise DataError(f"partition {i} should hold {problem.sizes[i]} units but its values have shape {values.shape}; "
+                        "give `sizes` in the order of `parts`")
+    if problem.treatments is not None and values.shape[1] != problem.treatments:
+        raise DataError(f"partition {i} has {values.shape[1]} treatments but the problem has {problem.treatments}")
+    return values, costs
+
+
+@attrs.frozen
+class _Slice:
+    """A loader for units start:stop of in-memory arrays (costs per treatment passed whole)."""
+
+    values: Any
+    costs: Any
+    start: int
+    stop: int
+
+    def __call__(self) -> tuple[Any, Any]:
+        costs = self.costs if self.costs.ndim == 1 else self.costs[self.start:self.stop]
+        return self.values[self.start:self.stop], costs
+
+
+@attrs.frozen(eq=False)
+class PartitionedProblem:
+    """An AssignmentProblem whose units come in partitions, each loaded only when needed.
+
+    `parts[i]()` returns (values (sizes[i], K), costs (K,) or (sizes[i], K)) for partition i's
+    units; the partitions in order make the whole problem. The budget, count limits, objective and
+    `allow_none` are global, as in `AssignmentProblem`. `treatments` (K) is read from the first
+    partition when not given.
+    """
+
+    parts: tuple[Callable[[], tuple[Any, Any]], ...] = attrs.field(converter=tuple)
+    sizes: tuple[int, ...] = attrs.field(converter=lambda sizes: tuple(int(s) for s in sizes))
+    budget: float = attrs.field(converter=float)
+    budget_sense: Literal["<=", "=="] = attrs.field(default="<=", converter=_sense)
+    min_count: Any = attrs.field(default=None, converter=_optional_counts)
+    max_count: Any = attrs.field(default=None, converter=_optional_counts)
+    objective: Literal["net", "value"] = "net"
+    allow_none: bool = True
+    treatments: int | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.parts or len(self.parts) != len(self.sizes):
+            raise DataError(f"give one size per partition and at least one partition, got {len(self.parts)} "
+                            f"partitions and {len(self.sizes)} sizes")
+        if min(self.sizes) < 1:
+            raise DataError(f"every partition must hold at least one unit, got sizes {list(self.sizes)}")
+        if not math.isfinite(self.budget) or self.budget < 0:
+            raise DataError(f"budget must be a finite number >= 0, got {self.budget}")
+        if self.objective not in ("net", "value"):
+            raise DataError(f"objective {self.objective!r} is not known: use 'net' (value minus cost) or 'value'")
+
+    @classmethod
+    def from_arrays(cls, values: Any, costs: Any, budget: float, parts: int | Sequence[int] = 1,
+                    **settings: Any) -> PartitionedProblem:
+        """In-memory arrays split into `parts` partitions of nearly equal size, or of the sizes given."""
+        import numpy as np
+
+        values, costs = _matrix(values), _matrix(costs)
+        n = values.shape[0] if values.ndim == 2 else 0
+        if isinstance(parts, int):
+            if not 1 <= parts <= max(n, 1):
+                raise DataError(f"parts must be between 1 and the {n} units, got {parts}")
+            sizes = [len(chunk) for chunk in np.array_split(np.arange(n), parts)]
+        else:
+            sizes = [int(s) for s in parts]
+            if sum(sizes) != n:
+                raise DataError(f"the partition sizes add up to {sum(sizes)}, not to the {n} units")
+        stops = np.cumsum(sizes).tolist()
+        loaders = [_Slice(values, costs, stop - size, stop) for size, stop in zip(sizes, stops)]
+        return cls(loaders, sizes, budget, treatments=values.shape[1] if values.ndim == 2 else None, **settings)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        k = self.treatments if self.treatments is not None else _load_checked(self, 0)[0].shape[1]
+        return sum(self.sizes), k
+
+    @property
+    def has_count_limits(self) -> bool:
+        return any(c is not None and not _isnan(c).all() for c in (self.min_count, self.max_count))
+
+    def _problem(self, values: Any, costs: Any) -> AssignmentProblem:
+        return AssignmentProblem(values, costs, self.budget, self.budget_sense, self.min_count, self.max_count,
+                                 self.objective, self.allow_none)
+
+    def part(self, i: int) -> AssignmentProblem:
+        """Partition i as an AssignmentProblem with the global budget and settings (validated as usual)."""
+        return self._problem(*_load_checked(self, i))
+
+    def whole(self) -> AssignmentProblem:
+        """Every partition concatenated: what a solver without partition support gets."""
+        import numpy as np
+
+        loaded = [_load_checked(self, i) for i in range(len(self.parts))]
+        costs = [c for _, c in loaded]
+        if all(c.ndim == 1 for c in costs) and all(np.array_equal(c, costs[0]) for c in costs):
+            whole_costs = costs[0]
+        else:
+            whole_costs = np.concatenate([np.broadcast_to(c, v.shape) for v, c in loaded])
+        return self._problem(np.concatenate([v for v, _ in loaded]), whole_costs)
+
+    def evolve(self, **changes: Any) -> PartitionedProblem:
+        """The same partitions with other settings (budget, budget_sense, objective, ...)."""
+        return attrs.evolve(self, **changes)
+
+
 def _isnan(array: Any) -> Any:
     import numpy as np
 
@@ -344,6 +457,14 @@ class MILPSolver(Protocol):
     def solve_milp(self, problem: MILPProblem) -> MILPResult: ...
 
 
+@runtime_checkable
+class PartitionsSolver(Protocol):
+    """What a solver registered with the "partitions" capability also offers: the whole plan, partitions
+    concatenated in order."""
+
+    def solve_partitioned(self, problem: PartitionedProblem) -> AssignmentResult: ...
+
+
 protocol = Solver
 
 
@@ -366,26 +487,97 @@ def run_step(
     "<prefix><effect column>" for each effect), or None for a cost of 1 each. Adds `column`
     (the chosen effect column's index, -1 for none) and the result summary as fact "solver".
     """
-    import numpy as np
-    import pyarrow as pa
+    assign = Assign(plugin, budget=budget, costs=costs, budget_sense=budget_sense, min_count=min_count,
+                    max_count=max_count, objective=objective, allow_none=allow_none, column=column)
+    values, unit_costs = assign.take(flow.table, flow.facts)
+    facts = assign.solve(assign.problem(values, unit_costs))
+    return flow.evolve(table=assign.join(flow.table, assign.plan), **facts)
 
-    table = flow.table
-    effects = list(flow.facts.get("effects", ()))
-    if not effects:
-        raise DataError("a solver step needs effect columns: add a cate step before it (fact 'effects' is empty)")
-    values = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in effects]).astype(float)
-    if isinstance(costs, str):
-        names = [f"{costs}{c}" for c in effects]
+
+class Assign:
+    """A solver step over a stream: `take` the columns it needs from each batch, `solve` once on
+    them all (by partitions where the solver offers `solve_partitioned`), `join` the plan back on."""
+
+    def __init__(self, plugin: Solver, *, budget: float, costs: Sequence[float] | str | None = None,
+                 budget_sense: Literal["<=", "=="] = "<=", min_count: Sequence[float] | None = None,
+                 max_count: Sequence[float] | None = None, objective: Literal["net", "value"] = "net",
+                 allow_none: bool = True, column: str = "assignment") -> None:
+        self.plugin = plugin
+        self.costs = costs
+        self.column = column
+        self.settings = {"budget": budget, "budget_sense": budget_sense, "min_count": min_count,
+                         "max_count": max_count, "objective": objective, "allow_none": allow_none}
+        self.effects: list[str] = []
+        self.plan: Any = None
+        self.problem_solved: Any = None
+
+    def take(self, table: Any, facts: dict[str, Any] | Any) -> tuple[Any, Any]:
+        """The effect values (n, K) of one batch, and its per-unit costs (n, K) when costs name columns."""
+        self.effects = list(facts.get("effects", ()))
+        if not self.effects:
+            raise DataError("a solver step needs effect columns: add a cate step before it (fact 'effects' is empty)")
+        values = _columns(table, self.effects)
+        if not isinstance(self.costs, str):
+            return values, None
+        names = [f"{self.costs}{c}" for c in self.effects]
         missing = [c for c in names if c not in table.column_names]
         if missing:
             raise DataError(f"cost columns {missing} are not in the table; it has {table.column_names}")
-        cost_array = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in names]).astype(float)
-    else:
-        cost_array = np.ones(len(effects)) if costs is None else np.asarray(costs, float)
-        if cost_array.shape != (len(effects),):
-            raise DataError(f"costs has {cost_array.size} entries but there are {len(effects)} effect columns {effects}")
-    problem = AssignmentProblem(values, cost_array, budget, budget_sense, min_count, max_count, objective, allow_none)
-    result = plugin.solve(problem)
-    table = table.append_column(column, pa.array(np.asarray(result.assignment, dtype=np.int64)))
-    summary = {**result.summary(), "treatments": effects}
-    return flow.evolve(table=table, assignment=column, solver=summary)
+        return values, _columns(table, names)
+
+    def treatment_costs(self) -> Any:
+        """One cost per treatment (None when costs are per-unit columns)."""
+        import numpy as np
+
+        if isinstance(self.costs, str):
+            return None
+        cost_array = np.ones(len(self.effects)) if self.costs is None else np.asarray(self.costs, float)
+        if cost_array.shape != (len(self.effects),):
+            raise DataError(f"costs has {cost_array.size} entries but there are {len(self.effects)} effect columns {self.effects}")
+        return cost_array
+
+    def problem(self, values: Any, unit_costs: Any) -> AssignmentProblem:
+        """The whole problem in memory."""
+        costs = self.treatment_costs() if unit_costs is None else unit_costs
+        return AssignmentProblem(values, costs, **self.settings)
+
+    def partitioned(self, parts: Sequence[Any], sizes: Sequence[int]) -> Any:
+        """The problem over spooled partitions: each part loads (values, per-unit costs or None)."""
+        costs = self.treatment_costs()
+        loaders = tuple(parts if costs is None else (_with_costs(part, costs) for part in parts))
+        return PartitionedProblem(loaders, tuple(sizes), **self.settings)
+
+    def solve(self, problem: Any) -> dict[str, Any]:
+        """Solve (partitioned when both the problem and the solver allow it); the facts to add."""
+        import numpy as np
+
+        if isinstance(problem, PartitionedProblem):
+            solve_partitioned = getattr(self.plugin, "solve_partitioned", None)
+            result = solve_partitioned(problem) if solve_partitioned else self.plugin.solve(problem.whole())
+        else:
+            result = self.plugin.solve(problem)
+        self.problem_solved = problem
+        self.plan = np.asarray(result.assignment, dtype=np.int64)
+        return {"assignment": self.column, "solver": {**result.summary(), "treatments": self.effects}}
+
+    def join(self, table: Any, plan: Any) -> Any:
+        """`table` with the plan's rows for it as the assignment column."""
+        import pyarrow as pa
+
+        if self.column in table.column_names:
+            raise DataError(f"the solver's output column {self.column!r} is already in the table; "
+                            "set the step param column to another name")
+        return table.append_column(self.column, pa.array(plan, pa.int64()))
+
+
+def _columns(table: Any, names: Sequence[str]) -> Any:
+    import numpy as np
+
+    return np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in names]).astype(float, copy=False)
+
+
+def _with_costs(part: Any, costs: Any) -> Any:
+    def load() -> tuple[Any, Any]:
+        return part()[0], costs
+
+    return load

@@ -8,7 +8,9 @@ and report.html with PNG plots, written into a folder that appears whole or not 
 
 Sections appear when the run's facts allow them: effect estimates against the truth (PEHE and a
 scatter per treatment), the solver's objective, bound and gap, the plan against `naive` at the
-run's budget and across budgets, the plan against the oracle, and the plugins that ran.
+run's budget and across budgets, the plan against the oracle, and the plugins that ran. A streamed
+run too large to keep every row keeps a seeded sample; the figures drawn from rows then come from
+that sample and the report says which ("sampled").
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from typing import Any
 import attrs
 
 from engine.errors import PluginMissingError
-from engine.report.figures import TIMING_KEYS, cate_section, planning_sections, solver_section
+from engine.report.figures import TIMING_KEYS, cate_section, planning_sections, sampled_note, solver_section
 from engine.report.folder import atomic_folder, check_target
 
 SCHEMA = 1
+ROWS = 1_000_000
+"""The most rows of a run's final table a report works from; past it, a seeded sample of this many."""
 PLOT_FILES = {"cate": "cate.png", "frontier": "frontier.png"}
 
 __all__ = ["Report", "build_report", "check_target", "outputs", "require_matplotlib"]
@@ -84,6 +88,9 @@ def build_report(result: Any, pipeline: Any = None) -> Report:
             figures[key] = section
     if pipeline is not None:
         figures.update(planning_sections(flow, pipeline, solver_label))
+    note = sampled_note(flow, figures)
+    if note is not None:
+        figures["sampled"] = note
     data = {
         "schema": SCHEMA,
         "pipeline": getattr(pipeline, "name", "pipeline"),

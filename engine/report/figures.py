@@ -72,18 +72,49 @@ def planning_sections(flow: Flow, pipeline: Any, solver_label: str) -> dict[str,
     step = _solver_step(pipeline)
     if step is None or not flow.facts.get("effects") or "assignment" not in flow.facts:
         return {}
-    planner = Planner(flow, dict(step.params))
+    params = sampled_params(flow, step.params)
+    planner = Planner(flow, params)
     solver, replanner = _replanner(pipeline, step)
-    budget = float(step.params["budget"])
-    ran = planner.score(flow.table.column(flow.facts["assignment"]).to_numpy(), flow.facts["solver"])
+    budget = float(params["budget"])
+    summary = flow.facts["solver"]
+    plan = flow.table.column(flow.facts["assignment"]).to_numpy()
+    if "sample" in flow.facts:
+        summary = {**summary, "total_cost": planner.cost(plan)}
+    ran = planner.score(plan, summary)
     sections: dict[str, Any] = {}
     naive = _naive(pipeline, planner, budget)
     if naive is not None:
-        sections["headline"] = _headline(flow, step.params, solver_label, ran, naive)
+        sections["headline"] = _headline(flow, params, solver_label, ran, naive)
         sections["frontier"] = {"solver": replanner, **_frontier(planner, solver, pipeline, budget, ran, naive)}
     if planner.truth:
-        sections["oracle"] = _oracle(planner, solver, replanner, step.params, ran)
+        sections["oracle"] = _oracle(planner, solver, replanner, params, ran)
     return sections
+
+
+def sampled_params(flow: Flow, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The solver step's params for the rows the report has: as they are, or for a sample of the run's
+    rows (the "sample" fact) the budget and count limits scaled by the sample's share of the rows."""
+    sample = flow.facts.get("sample")
+    if not sample:
+        return dict(params)
+    share = sample["kept"] / sample["rows"]
+    scaled = {**params, "budget": float(params["budget"]) * share}
+    for limit in ("min_count", "max_count"):
+        if params.get(limit) is not None:
+            scaled[limit] = [None if v is None else float(v) * share for v in params[limit]]
+    return scaled
+
+
+def sampled_note(flow: Flow, figures: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Which figures come from a seeded sample of the run's rows (None when the report has every row)."""
+    sample = flow.facts.get("sample")
+    if not sample:
+        return None
+    sections = [key for key in ("cate", "headline", "frontier", "oracle") if key in figures]
+    return {**sample, "share": sample["kept"] / sample["rows"], "sections": sections,
+            "note": (f"{', '.join(sections)} are figures over a seeded sample of {sample['kept']:,} of the run's "
+                     f"{sample['rows']:,} rows (seed {sample['seed']}), budgets scaled by the sample's share; "
+                     "the solver section is the run's own, over every row")}
 
 
 def _replanner(pipeline: Any, step: Any) -> tuple[Any, str]:
@@ -114,7 +145,7 @@ def _lift(ours: float | None, baseline: float | None) -> float | None:
 def _headline(flow: Flow, params: Mapping[str, Any], solver_label: str, ran: dict[str, Any],
               naive: dict[str, Any]) -> dict[str, Any]:
     headline = {
-        "rows": flow.rows,
+        "rows": flow.facts["sample"]["rows"] if "sample" in flow.facts else flow.rows,
         "treatments": [str(t) for t in flow.facts.get("treatments", flow.facts["effects"])],
         "costs": params.get("costs"),
         "budget": float(params["budget"]),

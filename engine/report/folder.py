@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from engine import atomic
 from engine.errors import ConfigError
 
 MARKER = "report.json"
@@ -34,36 +33,7 @@ def check_target(target: str | os.PathLike[str]) -> Path:
 
 @contextlib.contextmanager
 def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a fresh folder beside `target`; when the block succeeds it replaces `target`.
-
-    On any error the new folder is removed and `target` is left as it was.
-    """
-    target = check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fresh = _sibling(target, "tmp")
-    fresh.mkdir()
-    try:
+    """Yield a fresh folder beside `target`; when the block succeeds it replaces `target` (which must
+    pass `check_target`). On any error the new folder is removed and `target` is left as it was."""
+    with atomic.atomic_folder(check_target(target)) as fresh:
         yield fresh
-        _swap(fresh, target)
-    except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise
-
-
-def _sibling(target: Path, suffix: str) -> Path:
-    return target.parent / f".{target.name}.{secrets.token_hex(4)}.{suffix}"
-
-
-def _swap(fresh: Path, target: Path) -> None:
-    """Move `fresh` onto `target`, keeping the old folder aside until the new one is in place."""
-    if not target.exists():
-        os.replace(fresh, target)
-        return
-    old = _sibling(target, "old")
-    os.replace(target, old)
-    try:
-        os.replace(fresh, target)
-    except BaseException:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -38,6 +38,9 @@ def render(data: Mapping[str, Any], plots: Mapping[str, str]) -> str:
     title = f"Hookyard report: {data['pipeline']}"
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>",
              f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"]
+    sampled = figures.get("sampled")
+    if sampled:
+        parts.append(f"<p class='headline'>Sampled: {escape(sampled['note'])}.</p>")
     headline = figures.get("headline")
     if headline:
         sentence = headline_sentence(headline)

@@ -56,6 +56,18 @@ class Planner:
             scored["true"] = self._value(plan, self.truth) if found else None
         return scored
 
+    def cost(self, plan: Any) -> float:
+        """What a plan spends on the flow's rows, at the solver step's costs."""
+        import numpy as np
+
+        rows = np.flatnonzero(plan >= 0)
+        costs = self.params.get("costs")
+        if costs is None:
+            return float(rows.size)
+        if isinstance(costs, str):
+            return self._value(plan, [f"{costs}{c}" for c in self.effects])
+        return float(np.asarray(costs, float)[plan[rows]].sum())
+
     def _value(self, plan: Any, columns: Sequence[str]) -> float:
         import numpy as np
 

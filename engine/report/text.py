@@ -37,6 +37,8 @@ def headline_sentence(headline: Mapping[str, Any]) -> str:
 def summary_lines(figures: Mapping[str, Any]) -> list[str]:
     """The headline figures of a report, one line each, for the terminal."""
     lines = []
+    if "sampled" in figures:
+        lines.append(f"sampled: {figures['sampled']['note']}")
     if "headline" in figures:
         lines.append(f"headline: {headline_sentence(figures['headline'])}")
     cate = figures.get("cate", {})

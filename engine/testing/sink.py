@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 
 from engine.pipeline import Pipeline, Step
-from engine.testing.base import PluginContract
+from engine.testing.base import PluginContract, broke
 
 
 def sample_table(rows: int = 25) -> Any:
@@ -61,9 +61,12 @@ class SinkContract(PluginContract):
 
         table = sample_table()
         written = plugin.write(table)
-        assert isinstance(written, Written)
-        assert written.rows == table.num_rows
-        assert self._same(self.read_back(written), table)
+        assert isinstance(written, Written), broke(
+            "write returns an engine.kinds.sink.Written", "Written", type(written))
+        assert written.rows == table.num_rows, broke("Written.rows counts the rows written", table.num_rows,
+                                                     written.rows)
+        assert self._same(self.read_back(written), table), broke(
+            "what is written reads back equal (read_back)", "the sample table", "other rows or values")
 
     def test_streams_a_reader_whole(self, plugin: Any) -> None:
         import pyarrow as pa
@@ -71,15 +74,17 @@ class SinkContract(PluginContract):
         table = sample_table(40)
         reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=6))
         written = plugin.write(reader)
-        assert written.rows == 40
-        assert self._same(self.read_back(written), table)
+        assert written.rows == 40, broke("a RecordBatchReader is written whole", 40, written.rows)
+        assert self._same(self.read_back(written), table), broke(
+            "a streamed table reads back equal", "the 40-row table", "other rows or values")
 
     def test_failure_midway_leaves_no_file(self, plugin: Any, tmp_path: Path) -> None:
         folder = tmp_path / "out"
         folder.mkdir(exist_ok=True)
         with pytest.raises(Exception, match="failed midway"):
             plugin.write(failing_reader(sample_table()))
-        assert os.listdir(folder) == []
+        left = os.listdir(folder)
+        assert left == [], broke("a write that fails midway leaves no file (write beside, then rename)", [], left)
 
     def test_failure_midway_keeps_the_existing_target(self, plugin: Any, tmp_path: Path) -> None:
         before = sample_table(10)
@@ -87,12 +92,16 @@ class SinkContract(PluginContract):
         files = sorted(os.listdir(tmp_path / "out"))
         with pytest.raises(Exception, match="failed midway"):
             plugin.write(failing_reader(sample_table(30)))
-        assert sorted(os.listdir(tmp_path / "out")) == files
-        assert self._same(self.read_back(written), before)
+        left = sorted(os.listdir(tmp_path / "out"))
+        assert left == files, broke("a write that fails midway leaves the folder as it was", files, left)
+        assert self._same(self.read_back(written), before), broke(
+            "a write that fails midway keeps the existing target", "the earlier 10 rows", "other contents")
 
     def test_ends_a_pipeline(self, tmp_path: Path) -> None:
         table = sample_table()
         step = Step("sink", self.name, options={**self.options, **self.target(tmp_path / "out")})
         result = Pipeline([step]).run(table)
-        assert result.table.equals(table)
-        assert self._same(self.read_back(result.flow.facts["written"]), table)
+        assert result.table.equals(table), broke("a sink step passes its table on unchanged", "the same table",
+                                                 "another")
+        assert self._same(self.read_back(result.flow.facts["written"]), table), broke(
+            "a sink step writes its table and says where in the 'written' fact", "the table", "other contents")

@@ -7,10 +7,22 @@ and `effect_interval(X, T0, T1, alpha)` and checks every input with an error a p
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from engine.errors import DataError, NotFittedError
+
+CONTROL_NAMES: tuple[str, ...] = ("0", "control", "untreated", "none", "no", "false")  # and the number 0 / False
+
+
+class CATEWarning(UserWarning):
+    """A fit that ran but whose estimates deserve a second look (poor overlap, too few rows, aliased features)."""
+
+
+def warn(message: str) -> None:
+    """Issue a CATEWarning pointing at the code that called `fit` (warn <- its check <- fit <- caller)."""
+    warnings.warn(message, CATEWarning, stacklevel=4)
 
 
 def check_matrix(X: Any, *, name: str = "X", n_features: int | None = None) -> Any:
@@ -25,6 +37,8 @@ def check_matrix(X: Any, *, name: str = "X", n_features: int | None = None) -> A
         X = X.reshape(-1, 1)
     if X.ndim != 2:
         raise DataError(f"{name} must be a 2-D array (rows x features), got {X.ndim} dimensions")
+    if X.shape[1] == 0:
+        raise DataError(f"{name} has no feature columns; pass at least one numeric feature per row")
     if not np.isfinite(X).all():
         bad = np.flatnonzero(~np.isfinite(X).all(axis=1))
         raise DataError(
@@ -61,8 +75,9 @@ def treatment_levels(
 ) -> tuple[Any, list[Any], Any]:
     """The treatment codes (0 = control, k = k-th level), the non-control levels and the control.
 
-    The control is `control` when given, else 0 or "control" when present, else the first level
-    in sorted order. Every level (and every one in `treatments`, when given) needs `min_rows` rows.
+    The control is `control` when given, else the one level with a usual control name (0, False,
+    or a string such as "control", "untreated", "none", "no" in any case); with none or several of
+    those it refuses to guess. Every level (and every one in `treatments`) needs `min_rows` rows.
     """
     import numpy as np
 
@@ -73,13 +88,13 @@ def treatment_levels(
         raise DataError(f"T must be one treatment label per row (1-D), got shape {T.shape}")
     if T.shape[0] != rows:
         raise DataError(f"T has {T.shape[0]} rows but X has {rows}; pass one treatment per row of X")
-    missing = np.array([v is None or (isinstance(v, float) and not np.isfinite(v)) for v in T])
+    missing = np.array([_missing(v) for v in T])
     if missing.any():
         raise DataError(f"T has missing treatment labels in {int(missing.sum())} row(s) (first at row {np.flatnonzero(missing)[0]})")
     labels = np.array([_plain(v) for v in T], dtype=object)
     seen = sorted(set(labels), key=_sort_key)
     if control is None:
-        control = next((c for c in (0, "control") if c in seen), seen[0])
+        control = _guess_control(seen)
     if control not in seen:
         raise DataError(f"the control level {control!r} has no rows; T has levels {seen}")
     levels = [v for v in seen if v != control]
@@ -109,6 +124,28 @@ def check_alpha(alpha: float) -> None:
     """An interval's alpha must lie strictly between 0 and 1."""
     if not 0.0 < alpha < 1.0:
         raise DataError(f"alpha must be between 0 and 1 (0.05 gives 95% intervals), got {alpha}")
+
+
+def _guess_control(seen: list[Any]) -> Any:
+    """The one level named like a control; a DataError asking for `control` otherwise."""
+    named = [v for v in seen if (v == 0 if isinstance(v, (int, float)) else str(v).strip().lower() in CONTROL_NAMES)]
+    if len(named) == 1:
+        return named[0]
+    found = f"several look like one ({named})" if named else "none is named like one (0, 'control', 'untreated', ...)"
+    raise DataError(
+        f"cannot tell which treatment level is the control: T has levels {seen} and {found}; "
+        "set the control option, e.g. control=" + repr(named[0] if named else seen[0])
+    )
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, NaT and pandas' NA (whose comparisons are neither true nor false)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except (TypeError, ValueError):
+        return True
 
 
 def _plain(value: Any) -> Any:

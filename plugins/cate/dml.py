@@ -2,8 +2,9 @@
 
 One outcome model E[Y|X] and one multinomial propensity model P(T=k|X), both cross-fitted; then
 the outcome residual is regressed on every arm's treatment residual times a featurizer of X
-(intercept, X and pairwise products by default). `mode="per-treatment"` instead fits each arm
-against the control on its own rows, as the seed's three separate experiments do.
+(intercept and X, plus pairwise products once there are rows enough). `mode="per-treatment"`
+instead fits each arm against the control on its own rows, as the seed's three separate
+experiments do. Overlap (the out-of-fold propensities per arm) is kept for `explain()`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from engine.errors import OptionError, StateError
-from plugins.cate.base import CATEBase, check_alpha, check_matrix, check_outcome, treatment_levels
+from plugins.cate.base import CATEBase, check_alpha, check_matrix, check_outcome, treatment_levels, warn
 from plugins.cate.final_stage import (
+    FEATURIZERS,
+    MIN_ROWS_PER_COEFFICIENT,
     CovType,
     FeaturizerName,
     LinearFinalStage,
+    choose_featurizer,
     chunks,
     feature_names,
     featurize,
     fit_linear_final,
+    stack,
+    width,
 )
 from plugins.cate.first_stage import (
     Classifier,
@@ -31,23 +37,27 @@ from plugins.cate.first_stage import (
     folds,
 )
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+CLIP_WARN_SHARE = 0.10
+OVERLAP_BINS = 20
 
 
 class DML(CATEBase):
     """Linear-final-stage DML for discrete treatments with any number of arms.
 
     `model_y` / `model_t` are "hgb" (scikit-learn HistGradientBoosting), "lightgbm", "linear",
-    or any scikit-learn regressor / classifier. Propensities are clipped to [clip, 1 - clip];
-    the share of rows clipped per arm is reported in `propensity_clipped_`. Intervals use the
-    final stage's `cov_type` sandwich covariance ("HC2" by default; "HC1" is econml's choice).
+    or any scikit-learn regressor / classifier. `featurizer="auto"` is "interactions" when that
+    leaves at least 20 rows per final-stage coefficient, else "linear" (`featurizer_` says which).
+    Propensities are clipped to [clip, 1 - clip]; `overlap_` holds per arm the clipped share and
+    the propensity histograms. Intervals use the final stage's `cov_type` sandwich covariance
+    ("HC2" by default; "HC1" is econml's choice).
     """
 
     def __init__(
         self,
         model_y: ModelName | Regressor = "hgb",
         model_t: ModelName | Classifier = "hgb",
-        featurizer: FeaturizerName = "interactions",
+        featurizer: FeaturizerName = "auto",
         cv: int = 2,
         mode: Literal["multi-arm", "per-treatment"] = "multi-arm",
         control: str | int | None = None,
@@ -72,6 +82,8 @@ class DML(CATEBase):
             raise OptionError(f"cv must be an integer of at least 2 folds, got {self.cv!r}")
         if not 0.0 <= self.clip < 0.5:
             raise OptionError(f"clip must be in [0, 0.5), got {self.clip!r}")
+        if self.featurizer not in FEATURIZERS:
+            raise OptionError(f"featurizer must be one of {', '.join(FEATURIZERS)}, got {self.featurizer!r}")
         if self.cov_type not in ("HC0", "HC1", "HC2"):
             raise OptionError(f"cov_type must be one of HC0, HC1, HC2, got {self.cov_type!r}")
 
@@ -89,28 +101,31 @@ class DML(CATEBase):
         )
         arms = len(levels)
         if self.mode == "multi-arm":
-            y_res, t_res, clipped = self._residuals(X, Y, codes, arms + 1)
-            stage = fit_linear_final(y_res, t_res, X, self.featurizer, self.cov_type)
+            groups, stage_arms = [np.arange(len(X))], arms
         else:
-            stages, clipped = [], []
-            for k in range(1, arms + 1):
-                rows = np.flatnonzero((codes == 0) | (codes == k))
-                y_res, t_res, share = self._residuals(X[rows], Y[rows], (codes[rows] == k).astype(np.int64), 2)
-                stages.append(fit_linear_final(y_res, t_res, X[rows], self.featurizer, self.cov_type))
-                clipped.extend(share)
-            stage = LinearFinalStage(
-                coef=np.concatenate([s.coef for s in stages]), cov=np.concatenate([s.cov for s in stages])
-            )
+            groups, stage_arms = [np.flatnonzero((codes == 0) | (codes == k)) for k in range(1, arms + 1)], 1
+        rows = min(len(g) for g in groups)
+        featurizer = choose_featurizer(self.featurizer, rows, X.shape[1], stage_arms)
+        rows_per_coefficient = rows / (stage_arms * width(X.shape[1], featurizer))
+        stages, overlap = [], []
+        for k, group in enumerate(groups, start=1):
+            arm_codes = codes[group] if self.mode == "multi-arm" else (codes[group] == k).astype(np.int64)
+            y_res, t_res, arm_overlap = self._residuals(X[group], Y[group], arm_codes, stage_arms + 1)
+            stages.append(fit_linear_final(y_res, t_res, X[group], featurizer, self.cov_type))
+            overlap.extend(arm_overlap)
         self.levels_ = levels
         self.control_ = control
         self.treatment_names_ = [str(v) for v in levels]
         self.n_features_in_ = X.shape[1]
-        self.final_stage_ = stage
-        self.propensity_clipped_ = dict(zip(self.treatment_names_, clipped))
+        self.featurizer_ = featurizer
+        self.rows_per_coefficient_ = float(rows_per_coefficient)
+        self.final_stage_ = stack(stages)
+        self.overlap_ = dict(zip(self.treatment_names_, overlap))
+        self._warn_about_fit()
         return self
 
-    def _residuals(self, X: Any, Y: Any, codes: Any, levels: int) -> tuple[Any, Any, list[float]]:
-        """Outcome residuals (n,), arm residuals (n, levels - 1) and each arm's share of clipped propensities."""
+    def _residuals(self, X: Any, Y: Any, codes: Any, levels: int) -> tuple[Any, Any, list[dict[str, Any]]]:
+        """Outcome residuals (n,), arm residuals (n, levels - 1) and each arm's overlap record."""
         import numpy as np
 
         splits = folds(codes, self.cv, self.random_state)
@@ -118,7 +133,81 @@ class DML(CATEBase):
         probs = cross_fit_propensity(self.model_t, X, codes, levels, splits, self.random_state)[:, 1:]
         clipped = np.clip(probs, self.clip, 1.0 - self.clip)
         onehot = codes[:, None] == np.arange(1, levels)[None, :]
-        return Y - y_hat, onehot - clipped, [float(v) for v in (clipped != probs).mean(axis=0)]
+        edges = np.linspace(0.0, 1.0, OVERLAP_BINS + 1)
+        overlap = [
+            {
+                "clipped_share": float((clipped[:, k] != probs[:, k]).mean()),
+                "bin_edges": edges.tolist(),
+                "treated": np.histogram(probs[codes == k + 1, k], bins=edges)[0].tolist(),
+                "control": np.histogram(probs[codes == 0, k], bins=edges)[0].tolist(),
+            }
+            for k in range(levels - 1)
+        ]
+        return Y - y_hat, onehot - clipped, overlap
+
+    def _warn_about_fit(self) -> None:
+        """Say so when the estimates rest on thin data: aliased products of the featurizer (collinear columns of
+        X itself, such as every level of a one-hot encoding beside the intercept, are only listed in
+        `aliased_`), few rows per coefficient, poor overlap."""
+        made = 1 + self.n_features_in_  # columns past the intercept and X are the featurizer's products
+        products = self._aliased(made)
+        if products:
+            dropped = "; ".join(f"treatment {arm!r}: {', '.join(names)}" for arm, names in products.items())
+            warn(
+                f"dml dropped final-stage columns that are constant or linear combinations of others ({dropped}); "
+                "their coefficients are 0 and the effects are estimated on the remaining columns (see aliased_)"
+            )
+        if self.rows_per_coefficient_ < MIN_ROWS_PER_COEFFICIENT:
+            warn(
+                f"dml has only {self.rows_per_coefficient_:.1f} rows per final-stage coefficient with featurizer="
+                f"{self.featurizer_!r} (under {MIN_ROWS_PER_COEFFICIENT}): per-row effects will be noisy; "
+                + ("use fewer features or more rows" if self.featurizer_ == "linear"
+                   else "use featurizer='auto' or 'linear'")
+            )
+        shares = self.propensity_clipped_
+        poor = {arm: f"{share:.1%}" for arm, share in shares.items() if share > CLIP_WARN_SHARE}
+        if poor:
+            warn(
+                f"dml clipped the propensities of many rows to [{self.clip}, {1 - self.clip}] (share per arm: {poor}): "
+                "treated and control rows overlap poorly in X, so the effects extrapolate and the intervals "
+                "understate the uncertainty; see overlap_ or explain(), and trim to rows with common support"
+            )
+
+    @property
+    def propensity_clipped_(self) -> dict[str, float]:
+        """Per arm, the share of rows whose propensity was clipped."""
+        return {arm: record["clipped_share"] for arm, record in self.overlap_.items()}
+
+    @property
+    def aliased_(self) -> dict[str, list[str]]:
+        """Per arm with any, the final-stage columns dropped as constant or linear combinations of earlier ones."""
+        return self._aliased(0)
+
+    def _aliased(self, first: int) -> dict[str, list[str]]:
+        """`aliased_` among the final-stage columns from index `first` on."""
+        names = self.get_feature_names_out()
+        return {
+            arm: [names[j] for j in mask.nonzero()[0] if j >= first]
+            for arm, mask in zip(self.treatment_names_, self.final_stage_.aliased) if mask[first:].any()
+        }
+
+    def explain(self) -> str:
+        """What was fitted and how far to trust it: featurizer, rows per coefficient, aliased columns, overlap."""
+        self._check_fitted()
+        lines = [
+            f"dml ({self.mode}): control {self.control_!r}, treatments {', '.join(self.treatment_names_)}",
+            f"final stage: featurizer {self.featurizer_!r} (asked: {self.featurizer!r}), "
+            f"{self.final_stage_.coef_std.size} coefficients, {self.rows_per_coefficient_:.1f} rows per coefficient",
+            "aliased (dropped) columns: "
+            + ("; ".join(f"treatment {a!r}: {', '.join(n)}" for a, n in self.aliased_.items()) or "none"),
+            f"overlap: rows per bin of the out-of-fold P(T = arm | X), {OVERLAP_BINS} bins over [0, 1], "
+            f"clipped to [{self.clip}, {1 - self.clip}]",
+        ]
+        for arm, record in self.overlap_.items():
+            lines.append(f"  treatment {arm!r}: {record['clipped_share']:.1%} of rows clipped")
+            lines.append(f"    treated: {' '.join(str(c) for c in record['treated'])}")
+            lines.append(f"    control: {' '.join(str(c) for c in record['control'])}")
+        return "\n".join(lines)
 
     def const_marginal_effect(self, X: Any) -> Any:
         """The (n, K) effect of every treatment against the control at X."""
@@ -127,7 +216,7 @@ class DML(CATEBase):
         X = self._checked(X)
         out = np.empty((len(X), len(self.levels_)))
         for part in chunks(len(X)):
-            out[part] = self.final_stage_.effects(featurize(X[part], self.featurizer))
+            out[part] = self.final_stage_.effects_at(X[part], self.featurizer_)
         return out
 
     def const_marginal_effect_interval(self, X: Any, *, alpha: float = 0.05) -> tuple[Any, Any]:
@@ -140,7 +229,7 @@ class DML(CATEBase):
         lower = np.empty((len(X), len(self.levels_)))
         upper = np.empty_like(lower)
         for part in chunks(len(X)):
-            phi = featurize(X[part], self.featurizer)
+            phi = featurize(X[part], self.featurizer_)
             center, spread = self.final_stage_.effects(phi), z * self.final_stage_.stderr(phi)
             lower[part], upper[part] = center - spread, center + spread
         return lower, upper
@@ -162,7 +251,7 @@ class DML(CATEBase):
 
     def _mean_features(self, X: Any) -> Any:
         X = self._checked(X)
-        total = sum(featurize(X[part], self.featurizer).sum(axis=0) for part in chunks(len(X)))
+        total = sum(featurize(X[part], self.featurizer_).sum(axis=0) for part in chunks(len(X)))
         return (total / len(X))[None, :]
 
     def _checked(self, X: Any) -> Any:
@@ -173,10 +262,11 @@ class DML(CATEBase):
         """Names of the final stage's features (its coefficients' columns)."""
         self._check_fitted()
         names = list(input_features) if input_features is not None else [f"x{i}" for i in range(self.n_features_in_)]
-        return feature_names(names, self.featurizer)
+        return feature_names(names, self.featurizer_)
 
     def to_state(self) -> dict[str, Any]:
-        """Options and fitted final stage as plain JSON data (first stages are not needed to predict)."""
+        """Options and fitted final stage (its standardisation and aliased columns included) and the
+        overlap record, as plain JSON data (first stages are not needed to predict)."""
         options = {
             name: (value if isinstance(value, (str, int, float, type(None))) else f"custom {value!r}")
             for name, value in self._options().items()
@@ -189,9 +279,10 @@ class DML(CATEBase):
                 "levels": self.levels_,
                 "control": self.control_,
                 "n_features_in": self.n_features_in_,
-                "coef": self.final_stage_.coef.tolist(),
-                "cov": self.final_stage_.cov.tolist(),
-                "propensity_clipped": self.propensity_clipped_,
+                "featurizer": self.featurizer_,
+                "rows_per_coefficient": self.rows_per_coefficient_,
+                "final_stage": self.final_stage_.to_state(),
+                "overlap": self.overlap_,
             }
         return state
 
@@ -204,23 +295,33 @@ class DML(CATEBase):
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> DML:
         """Rebuild a DML saved by `to_state`; a custom first-stage model is kept as its description."""
-        import numpy as np
-
         version = state.get("version")
         if version != STATE_VERSION:
             raise StateError(f"dml state version {version!r} is not one this hookyard reads ({STATE_VERSION})")
-        estimator = cls(**state["options"])
-        fitted = state.get("fitted")
-        if fitted is not None:
-            estimator.levels_ = list(fitted["levels"])
-            estimator.control_ = fitted["control"]
-            estimator.treatment_names_ = [str(v) for v in estimator.levels_]
-            estimator.n_features_in_ = int(fitted["n_features_in"])
-            estimator.final_stage_ = LinearFinalStage(
-                coef=np.asarray(fitted["coef"], dtype=float), cov=np.asarray(fitted["cov"], dtype=float)
-            )
-            estimator.propensity_clipped_ = dict(fitted["propensity_clipped"])
-            width = len(featurize(np.zeros((1, estimator.n_features_in_)), estimator.featurizer)[0])
-            if estimator.final_stage_.coef.shape != (len(estimator.levels_), width):
-                raise StateError("dml state is corrupt: coefficients do not match the levels and features")
+        try:
+            estimator = cls(**state["options"])
+            estimator._check_options()
+            fitted = state.get("fitted")
+            if fitted is not None:
+                estimator._load_fitted(fitted)
+        except StateError:
+            raise
+        except (KeyError, TypeError, ValueError, OptionError) as exc:
+            raise StateError(f"dml state is corrupt: {type(exc).__name__}: {exc}") from None
         return estimator
+
+    def _load_fitted(self, fitted: dict[str, Any]) -> None:
+        """Set the fitted attributes from `to_state`'s "fitted" record, checking that its parts agree."""
+        self.levels_ = list(fitted["levels"])
+        self.control_ = fitted["control"]
+        self.treatment_names_ = [str(v) for v in self.levels_]
+        self.n_features_in_ = int(fitted["n_features_in"])
+        self.featurizer_ = str(fitted["featurizer"])
+        if self.featurizer_ not in FEATURIZERS[1:]:
+            raise StateError(f"dml state is corrupt: unknown featurizer {self.featurizer_!r}")
+        self.rows_per_coefficient_ = float(fitted["rows_per_coefficient"])
+        d = width(self.n_features_in_, self.featurizer_)
+        self.final_stage_ = LinearFinalStage.from_state(fitted["final_stage"], len(self.levels_), d)
+        self.overlap_ = {arm: dict(record) for arm, record in fitted["overlap"].items()}
+        if list(self.overlap_) != self.treatment_names_:
+            raise StateError("dml state is corrupt: the overlap record does not name the fitted treatments")

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.errors import OptionError, StateError
-from plugins.cate.base import CATEBase, check_matrix, check_outcome, treatment_levels
-from plugins.cate.final_stage import FeaturizerName
+from plugins.cate.base import CATEBase, check_alpha, check_matrix, check_outcome, treatment_levels
+from plugins.cate.final_stage import FeaturizerName, choose_featurizer
 from plugins.cate.first_stage import Classifier, ModelName, Regressor, make_model
 
 
@@ -36,8 +36,8 @@ class EconMLAdapter(CATEBase):
     treatments: Sequence[Any] | None
     random_state: int | None
 
-    def _estimator(self, categories: list[int]) -> Any:
-        """The unfitted econml estimator."""
+    def _estimator(self, categories: list[int], featurizer: str | None) -> Any:
+        """The unfitted econml estimator, with `featurizer` ("auto" resolved; None for the forest)."""
         raise NotImplementedError(f"{type(self).__name__} must say which econml estimator it wraps")
 
     def _models(self) -> tuple[Any, Any]:
@@ -56,9 +56,13 @@ class EconMLAdapter(CATEBase):
         codes, levels, control = treatment_levels(
             T, len(X), control=self.control, treatments=self.treatments, min_rows=self.cv
         )
-        estimator = self._estimator(list(range(len(levels) + 1)))
+        featurizer = getattr(self, "featurizer", None)  # the forest takes none
+        if featurizer is not None:
+            featurizer = choose_featurizer(featurizer, len(X), X.shape[1], len(levels))
+        estimator = self._estimator(list(range(len(levels) + 1)), featurizer)
         estimator.fit(Y, codes, X=X, W=W)
         self.estimator_ = estimator
+        self.featurizer_ = featurizer
         self.levels_ = levels
         self.control_ = control
         self.treatment_names_ = [str(v) for v in levels]
@@ -81,6 +85,17 @@ class EconMLAdapter(CATEBase):
         shape = (len(X), len(self.levels_))
         return lower.reshape(shape), upper.reshape(shape)
 
+    def ate(self, X: Any) -> Any:
+        """The average effect (K,) of every treatment over the rows of X."""
+        return self.const_marginal_effect(X).mean(axis=0)
+
+    def ate_interval(self, X: Any, *, alpha: float = 0.05) -> tuple[Any, Any]:
+        """econml's (1 - alpha) interval of `ate`: each arm's (lower (K,), upper (K,))."""
+        check_alpha(alpha)
+        X = self._checked(X)
+        lower, upper = self.estimator_.const_marginal_ate_interval(X, alpha=alpha)
+        return lower.reshape(len(self.levels_)), upper.reshape(len(self.levels_))
+
     def to_state(self) -> dict[str, Any]:
         """Refuses plainly: econml's fitted models cannot be stored without pickle."""
         raise StateError(
@@ -95,13 +110,13 @@ class EconMLAdapter(CATEBase):
 
 
 class EconMLLinearDML(EconMLAdapter):
-    """econml LinearDML for discrete treatments, with the same featurizer names as `dml`."""
+    """econml LinearDML for discrete treatments, with the same featurizer names (and "auto" rule) as `dml`."""
 
     def __init__(
         self,
         model_y: ModelName | Regressor = "hgb",
         model_t: ModelName | Classifier = "hgb",
-        featurizer: FeaturizerName = "interactions",
+        featurizer: FeaturizerName = "auto",
         cv: int = 2,
         control: str | int | None = None,
         treatments: Sequence[str | int] | None = None,
@@ -115,12 +130,12 @@ class EconMLLinearDML(EconMLAdapter):
         self.treatments = treatments
         self.random_state = random_state
 
-    def _estimator(self, categories: list[int]) -> Any:
+    def _estimator(self, categories: list[int], featurizer: str) -> Any:
         from econml.dml import LinearDML
 
         model_y, model_t = self._models()
         return LinearDML(
-            model_y=model_y, model_t=model_t, featurizer=sklearn_featurizer(self.featurizer),
+            model_y=model_y, model_t=model_t, featurizer=sklearn_featurizer(featurizer),
             discrete_treatment=True, categories=categories, cv=self.cv, random_state=self.random_state,
         )
 
@@ -150,7 +165,7 @@ class EconMLCausalForest(EconMLAdapter):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _estimator(self, categories: list[int]) -> Any:
+    def _estimator(self, categories: list[int], featurizer: str | None) -> Any:
         from econml.dml import CausalForestDML
 
         model_y, model_t = self._models()
@@ -185,11 +200,11 @@ class EconMLDRLearner(EconMLAdapter):
         self.treatments = treatments
         self.random_state = random_state
 
-    def _estimator(self, categories: list[int]) -> Any:
+    def _estimator(self, categories: list[int], featurizer: str) -> Any:
         from econml.dr import DRLearner
 
         model_y, model_t = self._models()
         return DRLearner(
-            model_regression=model_y, model_propensity=model_t, featurizer=sklearn_featurizer(self.featurizer),
+            model_regression=model_y, model_propensity=model_t, featurizer=sklearn_featurizer(featurizer),
             min_propensity=self.clip, categories=categories, cv=self.cv, random_state=self.random_state,
         )

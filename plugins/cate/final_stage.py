@@ -1,5 +1,11 @@
 """The final stage of linear DML: residual-on-residual least squares, linear in a featurizer of X,
-with a heteroskedasticity-robust sandwich covariance; computed in row chunks so memory stays flat."""
+with a heteroskedasticity-robust sandwich covariance.
+
+The featurized columns are standardised and the least squares is solved by a QR factorisation
+(accumulated over row chunks, so memory stays flat), so no estimate depends on the units of Y or
+of any feature. Columns that are constant or a linear combination of earlier ones (two dummies
+whose product is always 0, x**2 of a 0/1 column) are found explicitly, dropped and reported.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,15 @@ from typing import Any, Literal
 
 import attrs
 
-FeaturizerName = Literal["linear", "interactions", "poly2"]
+from engine.errors import StateError
+
+FeaturizerName = Literal["auto", "linear", "interactions", "poly2"]
+FEATURIZERS: tuple[str, ...] = ("auto", "linear", "interactions", "poly2")
 CovType = Literal["HC0", "HC1", "HC2"]
 CHUNK_ROWS = 65_536
+QR_ROWS = 1_024  # rows added to the running QR at a time: Householder steps stay in cache
+MIN_ROWS_PER_COEFFICIENT = 20
+ALIAS_TOLERANCE = 1e-9
 
 
 def _pairs(p: int, kind: str) -> list[tuple[int, int]]:
@@ -36,6 +48,19 @@ def feature_names(names: list[str], kind: str) -> list[str]:
     return ["1", *names, *(f"{names[i]}*{names[j]}" for i, j in _pairs(len(names), kind))]
 
 
+def width(p: int, kind: str) -> int:
+    """How many columns `featurize` makes from p features."""
+    return 1 + p + len(_pairs(p, kind))
+
+
+def choose_featurizer(kind: str, rows: int, p: int, arms: int) -> str:
+    """`kind`, with "auto" resolved: "interactions" when its arms x width coefficients leave at least
+    MIN_ROWS_PER_COEFFICIENT rows each, else "linear" (which is never far worse on small data)."""
+    if kind != "auto":
+        return kind
+    return "interactions" if rows >= MIN_ROWS_PER_COEFFICIENT * arms * width(p, "interactions") else "linear"
+
+
 def chunks(rows: int) -> Iterator[slice]:
     """Row slices of at most CHUNK_ROWS."""
     for start in range(0, rows, CHUNK_ROWS):
@@ -44,21 +69,98 @@ def chunks(rows: int) -> Iterator[slice]:
 
 @attrs.frozen
 class LinearFinalStage:
-    """Per-arm coefficients (K, d) on the featurized X and each arm's (d, d) covariance block."""
+    """Per arm k: the featurized columns' `center` and `scale` (K, d), the coefficients on the
+    standardised columns `coef_std` (K, d) with their covariance `cov_std` (K, d, d), and which
+    columns were `aliased` (K, d; dropped, coefficient 0). `coef` / `cov` are in X's own units."""
 
-    coef: Any
-    cov: Any
+    center: Any
+    scale: Any
+    coef_std: Any
+    cov_std: Any
+    aliased: Any
+
+    def standardized(self, phi: Any, k: int) -> Any:
+        """Featurized rows (m, d) in arm k's standardised units (the intercept stays 1)."""
+        return (phi - self.center[k]) / self.scale[k]
 
     def effects(self, phi: Any) -> Any:
-        """Effects (m, K) at featurized rows `phi` (m, d)."""
+        """Effects (m, K) at featurized rows `phi` (m, d): one product with the raw-unit coefficients,
+        so scoring many rows costs no standardised copy of them."""
         return phi @ self.coef.T
+
+    def effects_at(self, X: Any, kind: str) -> Any:
+        """Effects (m, K) at rows X (m, p) of features `kind` makes; for "linear" straight from X,
+        without building the featurized copy (intercept plus X)."""
+        if kind != "linear":
+            return self.effects(featurize(X, kind))
+        coef = self.coef
+        return X @ coef[:, 1:].T + coef[:, 0]
 
     def stderr(self, phi: Any) -> Any:
         """Standard errors (m, K) of `effects` at featurized rows `phi`."""
         import numpy as np
 
-        variance = np.column_stack([np.einsum("md,md->m", phi @ block, phi) for block in self.cov])
-        return np.sqrt(np.maximum(variance, 0.0))
+        columns = []
+        for k, block in enumerate(self.cov_std):
+            rows = self.standardized(phi, k)
+            columns.append(np.einsum("md,md->m", rows @ block, rows))
+        return np.sqrt(np.maximum(np.column_stack(columns), 0.0))
+
+    def _to_raw(self) -> Any:
+        """Per arm the (d, d) map from standardised coefficients to coefficients on the raw columns."""
+        import numpy as np
+
+        maps = np.stack([np.diag(1.0 / s) for s in self.scale])
+        maps[:, 0, :] -= self.center / self.scale
+        maps[:, 0, 0] = 1.0
+        return maps
+
+    @property
+    def coef(self) -> Any:
+        """Coefficients (K, d) on the raw featurized columns (those of `feature_names`)."""
+        import numpy as np
+
+        return np.einsum("kij,kj->ki", self._to_raw(), self.coef_std)
+
+    @property
+    def cov(self) -> Any:
+        """Each arm's (d, d) covariance of `coef`."""
+        import numpy as np
+
+        maps = self._to_raw()
+        return np.einsum("kij,kjl,kml->kim", maps, self.cov_std, maps)
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain lists for JSON."""
+        return {name: getattr(self, name).tolist() for name in ("center", "scale", "coef_std", "cov_std", "aliased")}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], arms: int, d: int) -> LinearFinalStage:
+        """Rebuild from `to_state`, checking every shape against `arms` arms of `d` columns."""
+        import numpy as np
+
+        try:
+            fields = {name: np.asarray(state[name], dtype=float) for name in ("center", "scale", "coef_std", "cov_std")}
+            aliased = np.asarray(state["aliased"], dtype=bool)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"dml state is corrupt: the final stage is incomplete or not numeric ({exc})") from None
+        expected = {"center": (arms, d), "scale": (arms, d), "coef_std": (arms, d), "cov_std": (arms, d, d)}
+        wrong = [name for name, shape in expected.items() if fields[name].shape != shape]
+        if wrong or aliased.shape != (arms, d):
+            raise StateError(
+                f"dml state is corrupt: final-stage {wrong or ['aliased']} do not match {arms} arm(s) x {d} features"
+            )
+        if not (all(np.isfinite(v).all() for v in fields.values()) and (fields["scale"] > 0).all()):
+            raise StateError("dml state is corrupt: the final stage has non-finite numbers or non-positive scales")
+        return cls(**fields, aliased=aliased)
+
+
+def stack(stages: list[LinearFinalStage]) -> LinearFinalStage:
+    """One stage holding the arms of several (each fitted on its own rows)."""
+    import numpy as np
+
+    names = ("center", "scale", "coef_std", "cov_std", "aliased")
+    return LinearFinalStage(**{name: np.concatenate([getattr(s, name) for s in stages]) for name in names})
 
 
 def _design(t_res: Any, phi: Any) -> Any:
@@ -66,37 +168,103 @@ def _design(t_res: Any, phi: Any) -> Any:
     return (t_res[:, :, None] * phi[:, None, :]).reshape(len(phi), -1)
 
 
+def _moments(X: Any, kind: str) -> tuple[Any, Any, Any]:
+    """Mean, standard deviation and constancy (d,) of the featurized columns, in one chunked pass."""
+    import numpy as np
+
+    count, mean, m2 = 0, 0.0, 0.0
+    low, high = np.inf, -np.inf
+    for part in chunks(len(X)):
+        phi = featurize(X[part], kind)
+        m, part_mean = len(phi), phi.mean(axis=0)
+        delta, total = part_mean - mean, count + m
+        m2 = m2 + ((phi - part_mean) ** 2).sum(axis=0) + delta**2 * count * m / total
+        mean, count = mean + delta * m / total, total
+        low, high = np.minimum(low, phi.min(axis=0)), np.maximum(high, phi.max(axis=0))
+    constant = high - low <= 1e-12 * np.maximum(np.abs(high), np.abs(low))
+    constant[0] = False
+    return mean, np.sqrt(m2 / count), constant
+
+
+def independent_columns(R: Any, tolerance: float = ALIAS_TOLERANCE) -> Any:
+    """Indices of the columns of R (the triangular factor of a design) that are not, within
+    `tolerance` (the sine of the angle), linear combinations of earlier kept columns: a QR in
+    column order that skips each column already spanned, so lower-order columns are kept."""
+    import numpy as np
+
+    A = np.array(R, dtype=float)
+    norms = np.linalg.norm(A, axis=0)
+    kept: list[int] = []
+    for j in range(A.shape[1]):
+        row = len(kept)
+        if row == A.shape[0]:
+            break
+        v = A[row:, j]
+        length = np.linalg.norm(v)
+        if norms[j] == 0.0 or length <= tolerance * norms[j]:
+            continue
+        kept.append(j)
+        u = v.copy()
+        u[0] += np.copysign(length, v[0])
+        u /= np.linalg.norm(u)
+        A[row:, j + 1:] -= 2.0 * np.outer(u, u @ A[row:, j + 1:])
+    return np.array(kept, dtype=np.int64)
+
+
 def fit_linear_final(y_res: Any, t_res: Any, X: Any, kind: str, cov_type: CovType = "HC2") -> LinearFinalStage:
-    """Least squares of the outcome residual on every arm's treatment residual times featurize(X).
+    """Least squares of the outcome residual on every arm's treatment residual times the
+    standardised featurize(X), by QR, dropping aliased columns.
 
     The covariance is the sandwich bread @ meat @ bread with squared residuals in the meat, as
-    such (HC0), times n / (n - d) (HC1, econml's "HC1") or each divided by 1 - leverage (HC2).
+    such (HC0), times n / (n - rank) (HC1, econml's "HC1") or each divided by 1 - leverage (HC2).
     With many final-stage features per row HC0/HC1 are too narrow; HC2 is unbiased when the
     errors are homoskedastic and close to it otherwise.
     """
     import numpy as np
+    from scipy.linalg import solve_triangular
 
     rows, arms = t_res.shape
-    width = featurize(X[:1], kind).shape[1]
-    gram = np.zeros((arms * width, arms * width))
-    moment = np.zeros(arms * width)
+    mean, std, constant = _moments(X, kind)
+    d = len(mean)
+    center = np.where(np.arange(d) == 0, 0.0, mean)
+    scale = np.where((np.arange(d) == 0) | constant, 1.0, std)
+    live = (~constant).astype(float)
+
+    def design(part: slice) -> Any:
+        return _design(t_res[part], (featurize(X[part], kind) - center) / scale * live)
+
+    R = np.zeros((0, arms * d + 1))
     for part in chunks(rows):
-        Z = _design(t_res[part], featurize(X[part], kind))
-        gram += Z.T @ Z
-        moment += Z.T @ y_res[part]
-    bread = np.linalg.pinv(gram, rcond=1e-10, hermitian=True)
-    theta = bread @ moment
-    meat = np.zeros_like(gram)
+        augmented = np.column_stack([design(part), y_res[part]])
+        for start in range(0, len(augmented), QR_ROWS):
+            R = np.linalg.qr(np.vstack([R, augmented[start:start + QR_ROWS]]), mode="r")
+    R = np.vstack([R, np.zeros((arms * d + 1 - len(R), arms * d + 1))])
+    kept = independent_columns(R[:-1, :-1])
+    Q, triangle = np.linalg.qr(R[:-1, kept])
+    theta = solve_triangular(triangle, Q.T @ R[:-1, -1])
+    inverse = solve_triangular(triangle, np.eye(len(kept)))
+    meat = np.zeros((len(kept), len(kept)))
     for part in chunks(rows):
-        Z = _design(t_res[part], featurize(X[part], kind))
+        Z = design(part)[:, kept]
+        U = Z @ inverse  # orthonormal columns over all rows: the squared row norms are the leverages
         weight = (y_res[part] - Z @ theta) ** 2
         if cov_type == "HC2":
-            leverage = np.einsum("md,md->m", Z @ bread, Z)
-            weight /= np.maximum(1.0 - leverage, 1e-8)
-        scaled = Z * np.sqrt(weight)[:, None]
+            weight /= np.maximum(1.0 - np.einsum("md,md->m", U, U), 1e-8)
+        scaled = U * np.sqrt(weight)[:, None]
         meat += scaled.T @ scaled
-    cov = bread @ meat @ bread
+    kept_cov = inverse @ meat @ inverse.T
     if cov_type == "HC1":
-        cov *= rows / max(rows - np.linalg.matrix_rank(gram, hermitian=True), 1)
-    blocks = np.stack([cov[k * width:(k + 1) * width, k * width:(k + 1) * width] for k in range(arms)])
-    return LinearFinalStage(coef=theta.reshape(arms, width), cov=blocks)
+        kept_cov *= rows / max(rows - len(kept), 1)
+    coef = np.zeros(arms * d)
+    coef[kept] = theta
+    cov = np.zeros((arms * d, arms * d))
+    cov[np.ix_(kept, kept)] = kept_cov
+    aliased = np.ones(arms * d, dtype=bool)
+    aliased[kept] = False
+    return LinearFinalStage(
+        center=np.tile(center, (arms, 1)),
+        scale=np.tile(scale, (arms, 1)),
+        coef_std=coef.reshape(arms, d),
+        cov_std=np.stack([cov[k * d:(k + 1) * d, k * d:(k + 1) * d] for k in range(arms)]),
+        aliased=aliased.reshape(arms, d),
+    )

@@ -43,8 +43,12 @@ def make_model(spec: Any, *, role: Literal["regressor", "classifier"], random_st
         return cls(random_state=random_state)
     if spec == "linear":
         from sklearn.linear_model import LinearRegression, LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
 
-        return LogisticRegression(solver="newton-cholesky") if classify else LinearRegression()
+        # Standardised first, so that the logistic penalty (and so every estimate) ignores X's units.
+        model = LogisticRegression(solver="newton-cholesky") if classify else LinearRegression()
+        return make_pipeline(StandardScaler(), model)
     if spec == "lightgbm":
         try:
             from lightgbm import LGBMClassifier, LGBMRegressor

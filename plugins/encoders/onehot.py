@@ -24,7 +24,8 @@ class OneHotEncoder(EstimatorAPI):
 
     Levels are sorted, missing values last, the infrequent column last within its column; unseen
     levels follow `handle_unknown`, missing values `handle_missing`. Output columns are named
-    `column{separator}level`.
+    `column{separator}level`. Later data needs every encoded column; a passed-through one it lacks
+    (an experiment's outcome, absent from the customers to score) is left out of the output.
     """
 
     def __init__(
@@ -178,10 +179,16 @@ class OneHotEncoder(EstimatorAPI):
 
     @property
     def _blocks(self) -> tuple[output.Block, ...]:
+        return self._blocks_of(None)
+
+    def _blocks_of(self, present: Any) -> tuple[output.Block, ...]:
+        """The output's blocks; with `present` (the data's column names), passed-through columns the
+        data lacks are left out, so that a scoring base without the experiment's outcome and
+        treatment still encodes (the encoded columns are always required)."""
         blocks, offset = [], 0
         for name in self.feature_names_in_:
             column = self.layouts_.get(name)
-            if column is None and self.remainder == "drop":
+            if column is None and (self.remainder == "drop" or present is not None and name not in present):
                 continue
             width = 1 if column is None else column.width
             blocks.append(output.Block(name, offset, width, column is not None))
@@ -190,12 +197,15 @@ class OneHotEncoder(EstimatorAPI):
 
     @property
     def _names(self) -> tuple[str, ...]:
+        return self._names_of(self._blocks)
+
+    def _names_of(self, blocks: tuple[output.Block, ...]) -> tuple[str, ...]:
         labels = {name: column.labels for name, column in self.layouts_.items()}
-        return output.names_of(self._blocks, labels, self.separator)
+        return output.names_of(blocks, labels, self.separator)
 
     def _encode(self, table: Any, pieces: list[Piece] | None, index: Any) -> Any:
-        blocks = self._blocks
-        self._require_columns(table, [b.name for b in blocks])
+        blocks = self._blocks_of(set(table.column_names))
+        self._require_columns(table, list(self.layouts_))
         width = sum(b.width for b in blocks)
         slots = np.empty((table.num_rows, len(blocks)), output.slot_dtype(table.num_rows, len(blocks), width))
         position = {b.name: j for j, b in enumerate(blocks)}
@@ -221,7 +231,7 @@ class OneHotEncoder(EstimatorAPI):
             if not b.encoded:
                 slots[:, position[b.name]] = b.offset
         passthrough = {b.name: table[b.name] for b in blocks if not b.encoded}
-        encoded = output.Encoded(slots=slots, blocks=blocks, names=self._names, passthrough=passthrough)
+        encoded = output.Encoded(slots=slots, blocks=blocks, names=self._names_of(blocks), passthrough=passthrough)
         kind = self._output_config()
         return output.build(encoded, self.output if kind == "default" else kind, self.dtype, index)
 

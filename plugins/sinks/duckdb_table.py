@@ -4,34 +4,38 @@ database file is built beside the target and renamed into place), so a failure c
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from engine.atomic import atomic_path
 from engine.errors import DataError
 from engine.filters import quote
-from engine.kinds.sink import RowCounter, Written, record_batches
+from engine.kinds.sink import RowCounter, Written, record_batches, select_columns
 from engine.kinds.source import with_progress
 
 
 class DuckDBTableSink:
     """Rows into `table` of the DuckDB `database` file: `if_exists` says whether an existing table
-    is replaced, appended to (columns matched by name) or refused."""
+    is replaced, appended to (columns matched by name) or refused; only `columns` when given."""
 
     def __init__(
         self,
         database: str,
         table: str,
         if_exists: Literal["replace", "append", "error"] = "replace",
+        columns: Sequence[str] | None = None,
     ) -> None:
         self.database = database
         self.table = table
         self.if_exists = if_exists
+        self.columns = columns
 
     def write(self, data: Any) -> Written:
         """Write `data` (a table, a RecordBatchReader or a source) as one transaction."""
         target = Path(os.path.expanduser(self.database))
-        counter = RowCounter(with_progress(record_batches(data), desc=f"writing {self.table}"))
+        chosen = select_columns(record_batches(data), self.columns, where="duckdb sink")
+        counter = RowCounter(with_progress(chosen, desc=f"writing {self.table}"))
         if target.exists():
             self._write(target, counter.reader())
         else:

@@ -4,12 +4,13 @@ then rename it into place, so a failure midway leaves no partial file."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from engine.atomic import atomic_path
 from engine.errors import DataError
-from engine.kinds.sink import RowCounter, Written, record_batches
+from engine.kinds.sink import RowCounter, Written, record_batches, select_columns
 from engine.kinds.source import with_progress
 
 
@@ -18,9 +19,11 @@ class FileSink:
 
     format: ClassVar[str]
 
-    def __init__(self, path: str, if_exists: Literal["replace", "error"] = "replace") -> None:
+    def __init__(self, path: str, if_exists: Literal["replace", "error"] = "replace",
+                 columns: Sequence[str] | None = None) -> None:
         self.path = path
         self.if_exists = if_exists
+        self.columns = columns
 
     def _writer(self, tmp: Path, schema: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement _writer(tmp, schema)")
@@ -33,7 +36,8 @@ class FileSink:
         target = Path(os.path.expanduser(self.path))
         if self.if_exists == "error" and target.exists():
             raise DataError(f"{self.format} sink: {str(target)!r} exists; remove it or pass if_exists='replace'")
-        counter = RowCounter(with_progress(record_batches(data), desc=f"writing {target.name}"))
+        chosen = select_columns(record_batches(data), self.columns, where=f"{self.format} sink")
+        counter = RowCounter(with_progress(chosen, desc=f"writing {target.name}"))
         reader = counter.reader()
         with atomic_path(target) as tmp:
             with self._writer(tmp, reader.schema) as writer:
@@ -43,7 +47,8 @@ class FileSink:
 
 
 class ParquetSink(FileSink):
-    """A Parquet file, written row group by row group with `compression`."""
+    """A Parquet file, written row group by row group with `compression` (strings and categoricals
+    dictionary-encoded, numbers plainly); only `columns` when given."""
 
     format = "parquet"
 
@@ -53,22 +58,33 @@ class ParquetSink(FileSink):
         if_exists: Literal["replace", "error"] = "replace",
         compression: Literal["zstd", "snappy", "gzip", "lz4", "none"] = "zstd",
         row_group_size: int | None = None,
+        columns: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(path, if_exists)
+        super().__init__(path, if_exists, columns)
         self.compression = compression
         self.row_group_size = row_group_size
 
     def _writer(self, tmp: Path, schema: Any) -> Any:
         import pyarrow.parquet as pq
 
-        return pq.ParquetWriter(tmp, schema, compression=self.compression)
+        return pq.ParquetWriter(tmp, schema, compression=self.compression, use_dictionary=_dictionary_columns(schema))
 
     def _write_batch(self, writer: Any, batch: Any) -> None:
         writer.write_batch(batch, row_group_size=self.row_group_size)
 
 
+def _dictionary_columns(schema: Any) -> list[str]:
+    """The columns worth dictionary-encoding: strings, binaries and categoricals. Numbers are written
+    plainly; trying a dictionary on them first costs several times the write."""
+    import pyarrow as pa
+
+    kinds = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary,
+             pa.types.is_dictionary)
+    return [field.name for field in schema if any(kind(field.type) for kind in kinds)]
+
+
 class CSVSink(FileSink):
-    """A CSV file with a header row (unless `header=False`), separated by `delimiter`."""
+    """A CSV file with a header row (unless `header=False`), separated by `delimiter`; only `columns` when given."""
 
     format = "csv"
 
@@ -78,8 +94,9 @@ class CSVSink(FileSink):
         if_exists: Literal["replace", "error"] = "replace",
         delimiter: str = ",",
         header: bool = True,
+        columns: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(path, if_exists)
+        super().__init__(path, if_exists, columns)
         self.delimiter = delimiter
         self.header = header
 

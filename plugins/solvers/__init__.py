@@ -15,7 +15,7 @@ def register_solvers() -> list[Registration]:
             factory="plugins.solvers.mckp:MCKPSolver",
             summary="native multiple-choice knapsack: LP bound from per-unit concave hulls, greedy plan, certified gap",
             requires=("numpy",),
-            capabilities=frozenset({"count_limits"}),
+            capabilities=frozenset({"count_limits", "partitions"}),
         ),
         Registration(
             kind="solver",

@@ -6,7 +6,8 @@ slope until the budget is spent solves it exactly (Sinha and Zoltners). The gree
 critical slope λ; every unit then sits at its best option under score - λ·cost, so the LP value
 is also the Lagrangian dual value and a proven upper bound. The budget left over is filled
 greedily. Arrays are laid out option-major, (options, units), and every loop runs over the
-handful of options, never over units. Count limits are priced in by `mckp_counts`.
+handful of options, never over units. Count limits are priced in by `mckp_counts`; a problem
+in partitions is solved partition by partition by `mckp_partitions`, to the same plan.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 
-from engine.kinds.solver import AssignmentProblem, AssignmentResult, tolerance
+from engine.kinds.solver import AssignmentProblem, AssignmentResult, PartitionedProblem, tolerance
 from plugins.solvers.outcome import assignment_result
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ SORT_BELOW = 1 << 16
 
 PIVOT_SAMPLE, PIVOT_MARGIN = 1 << 14, 1 << 7
 """Pivots are guessed from a sample of about this many slopes, this many sample places either side."""
+
+OVERRUN = 0.5
+"""The share of the feasibility tolerance the relaxation and the fill may spend past the budget to absorb
+rounding; the rest keeps the plan's own rounding from tipping it past the tolerance."""
+
+EXACT_DIGITS = 7
+"""An exact budget is proven unreachable when costs and budget are whole in units of 10**-d, d below this."""
 
 
 @attrs.frozen
@@ -144,7 +152,24 @@ class Relaxation:
 
 
 class MCKPSolver:
-    """The LP bound of the multiple-choice knapsack and a greedy integer plan, for millions of units."""
+    """The LP bound of the multiple-choice knapsack and a greedy integer plan, for millions of units.
+
+    `keep_units`: how many units' options and hulls a partitioned solve keeps in memory (the first
+    partitions'); the other partitions keep a one-byte vertex mask per unit and are reloaded and
+    their hulls rebuilt from it when a step needs all their units.
+    """
+
+    def __init__(self, keep_units: int = 2_000_000) -> None:
+        self.keep_units = int(keep_units)
+
+    def solve_partitioned(self, problem: PartitionedProblem) -> AssignmentResult:
+        """The plan `solve` makes for `problem.whole()`, found partition by partition (`mckp_partitions`)
+        without arrays for all units but the plan. Count limits are solved on `problem.whole()` in memory."""
+        if problem.has_count_limits:
+            return self.solve(problem.whole())
+        from plugins.solvers.mckp_partitions import local_workers, solve
+
+        return solve(problem, local_workers(problem, self.keep_units))
 
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
         started = time.perf_counter()
@@ -171,13 +196,18 @@ def unreachable_budget(problem: AssignmentProblem, options: Options, hull: Hull)
     """Why no plan can meet the budget, from the costs alone ("" when one may)."""
     units = np.arange(hull.first.size)
     base_cost = float(options.cost[hull.first, units].sum())
-    tol = tolerance(problem.budget)
-    if problem.budget - base_cost < -tol:
-        return (f"the cheapest plan (every unit at its cheapest option) costs {base_cost:.10g}, "
-                f"more than the budget {problem.budget:.10g}")
     most = base_cost + float(hull.width[np.isfinite(hull.slope)].sum())
-    if problem.budget_sense == "==" and most < problem.budget - tol:
-        return f"the budget {problem.budget:.10g} must be spent exactly but the dearest plan costs only {most:.10g}"
+    return budget_out_of_reach(problem.budget, problem.budget_sense == "==", base_cost, most)
+
+
+def budget_out_of_reach(budget: float, exact: bool, cheapest: float, dearest: float) -> str:
+    """Why a budget is out of reach of plans costing `cheapest` to `dearest` ("" when it is not)."""
+    tol = tolerance(budget)
+    if budget - cheapest < -tol:
+        return (f"the cheapest plan (every unit at its cheapest option) costs {cheapest:.10g}, "
+                f"more than the budget {budget:.10g}")
+    if exact and dearest < budget - tol:
+        return f"the budget {budget:.10g} must be spent exactly but the dearest plan costs only {dearest:.10g}"
     return ""
 
 
@@ -187,7 +217,7 @@ def relax(problem: AssignmentProblem, options: Options, hull: Hull) -> Relaxatio
     exact = problem.budget_sense == "=="
     tol = tolerance(problem.budget)
     units = np.arange(hull.first.size)
-    room = problem.budget - float(options.cost[hull.first, units].sum()) + tol
+    room = problem.budget - float(options.cost[hull.first, units].sum()) + OVERRUN * tol
     usable = hull.slope > (-np.inf if exact else 0.0)
     critical = critical_slope(hull.slope[usable], hull.width[usable], room)
     taken, partial = (usable, None) if critical is None else _taken(hull, usable, critical, room)
@@ -250,9 +280,14 @@ def critical_slope(slope: np.ndarray, width: np.ndarray, room: float) -> float |
 def _pivots(slope: np.ndarray, width: np.ndarray, room: float) -> tuple[float, float]:
     """Two slopes that likely bracket the critical one, read off an evenly spaced sample."""
     stride = max(1, slope.size // PIVOT_SAMPLE)
-    sample = np.sort(slope[::stride])[::-1]
-    reach = np.cumsum(width[::stride][np.argsort(-slope[::stride], kind="stable")]) * stride
-    at = int(np.searchsorted(reach, room, side="right"))
+    return pivots(slope[::stride], width[::stride] * stride, room)
+
+
+def pivots(slope: np.ndarray, weight: np.ndarray, room: float) -> tuple[float, float]:
+    """Two slopes that likely bracket the critical one, from a sample whose slopes stand for `weight` each."""
+    order = np.argsort(-slope, kind="stable")
+    sample = slope[order]
+    at = int(np.searchsorted(np.cumsum(weight[order]), room, side="right"))
     return float(sample[max(at - PIVOT_MARGIN, 0)]), float(sample[min(at + PIVOT_MARGIN, sample.size - 1)])
 
 
@@ -309,7 +344,7 @@ def _fill(options: Options, rank: np.ndarray, left: float, exact: bool, tol: flo
         here_t = None if counts is None else T[rank[units], units]
 
         def merit(r: int, dc: np.ndarray, ds: np.ndarray) -> np.ndarray:
-            allowed = (dc > 0) & (dc <= left + tol) & (exact | (ds > 0))
+            allowed = (dc > 0) & (dc <= left + OVERRUN * tol) & (exact | (ds > 0))
             if counts is not None:
                 allowed &= counts.open(here_t, T[r, units])
             return np.where(allowed, ds, -np.inf)
@@ -319,7 +354,7 @@ def _fill(options: Options, rank: np.ndarray, left: float, exact: bool, tol: flo
         if units.size == 0:
             break
         order = np.argsort(-(ds / dc), kind="stable")
-        take = order[: max(1, int(np.searchsorted(np.cumsum(dc[order]), left + tol, side="right")))]
+        take = order[: max(1, int(np.searchsorted(np.cumsum(dc[order]), left + OVERRUN * tol, side="right")))]
         if counts is not None:
             take = take[counts.admit(T[rank[units[take]], units[take]], T[to[take], units[take]])]
         rank[units[take]] = to[take]
@@ -330,17 +365,35 @@ def _fill(options: Options, rank: np.ndarray, left: float, exact: bool, tol: flo
 def _unmet_equality(problem: AssignmentProblem, bound: float, left: float) -> tuple[None, float, str, str]:
     """Prove the exact budget unreachable when all costs share a decimal unit; otherwise say it was not found."""
     costs = np.unique(np.r_[problem.costs.ravel(), 0.0] if problem.allow_none else problem.costs)
-    for digits in range(7):
-        scaled = np.r_[costs, problem.budget] * 10.0**digits
+    return unmet_equality(problem.budget, bound, left, decimal_steps(costs))
+
+
+def decimal_steps(costs: np.ndarray) -> list[int | None]:
+    """For 0 to 6 decimal digits: the greatest common step of the costs in units of 10**-digits, or None
+    where some cost is not a whole number of those units."""
+    steps: list[int | None] = []
+    for digits in range(EXACT_DIGITS):
+        scaled = costs * 10.0**digits
         integral = np.round(scaled)
-        if np.allclose(scaled, integral, rtol=0, atol=1e-6):
-            step = int(np.gcd.reduce(np.abs(integral[:-1]).astype(np.int64)))
-            if step and int(integral[-1]) % step:
+        whole = np.allclose(scaled, integral, rtol=0, atol=1e-6)
+        steps.append(int(np.gcd.reduce(np.abs(integral).astype(np.int64))) if whole else None)
+    return steps
+
+
+def unmet_equality(budget: float, bound: float, left: float,
+                   steps: list[int | None]) -> tuple[None, float, str, str]:
+    """No plan: status "infeasible" when, at the fewest digits where the costs (given by their
+    `decimal_steps`) and the budget are whole numbers, the budget is no multiple of the costs' step;
+    "not_solved" otherwise."""
+    for digits, step in enumerate(steps):
+        scaled = budget * 10.0**digits
+        if step is not None and abs(scaled - round(scaled)) <= 1e-6:
+            if step and int(round(scaled)) % step:
                 unit = step / 10.0**digits
                 return None, bound, "infeasible", (
-                    f"no plan spends exactly {problem.budget:.10g}: every cost is a multiple of {unit:g} "
+                    f"no plan spends exactly {budget:.10g}: every cost is a multiple of {unit:g} "
                     "and the budget is not")
             break
     return None, bound, "not_solved", (
-        f"mckp found no plan spending exactly {problem.budget:.10g} ({left:.3g} left unspent); "
+        f"mckp found no plan spending exactly {budget:.10g} ({left:.3g} left unspent); "
         "the LP bound stands; try an exact solver (ortools or pulp)")

@@ -229,6 +229,18 @@ class DuckDBSource(ArrowConversions):
             reader = self._result(query, params).to_arrow_reader(batch_size or DEFAULT_BATCH_SIZE)
         return with_progress(reader, desc=f"duckdb {self._what}")
 
+    def sample(self, size: int | float, seed: int) -> Any:
+        """A seeded sample of the projected, filtered rows as one table, drawn by DuckDB: exactly `size`
+        rows (reservoir; all of them when fewer), or each row with probability `size` (bernoulli)."""
+        from engine.sampling import check_size
+
+        size = check_size(size)
+        query, params = self._statement()
+        method = f"reservoir({int(size)} ROWS)" if isinstance(size, int) else f"bernoulli({100.0 * size!r} PERCENT)"
+        with self._errors("cannot sample the rows"):
+            return self._result(f"SELECT * FROM ({query}) USING SAMPLE {method} REPEATABLE ({int(seed)})",
+                                params).to_arrow_table()
+
     def to_arrow(self) -> Any:
         """Every projected, filtered row as one pyarrow Table."""
         if progress.enabled():

@@ -62,7 +62,8 @@ class SyntheticSource(TableSource):
     With `categorical=True`, `region` and `channel` shift the baseline outcome (not who is
     treated), so ignoring them costs precision but no bias. The schema metadata names the
     treatments and their true-effect columns for later steps. `nuisance` picks b(X): the seed's
-    nonlinear one, or "linear" (see `nuisance`).
+    nonlinear one, or "linear" (see `nuisance`). `id_column` names an int64 column numbering the
+    rows from 0 (a customer id to join a plan back on).
     """
 
     label = "synthetic"
@@ -74,6 +75,7 @@ class SyntheticSource(TableSource):
         seed: int = 123,
         categorical: bool = False,
         nuisance: Literal["seed", "linear"] = "seed",
+        id_column: str | None = None,
         columns: Sequence[str] | None = None,
         filters: Sequence[Any] | Expression | None = None,
     ) -> None:
@@ -83,6 +85,7 @@ class SyntheticSource(TableSource):
         self.seed = seed
         self.categorical = categorical
         self.nuisance = nuisance
+        self.id_column = id_column
 
     def _load(self) -> Any:
         import numpy as np
@@ -104,7 +107,8 @@ class SyntheticSource(TableSource):
             arm = (rng.uniform(size=(rows, 1)) > np.cumsum(probs, axis=1)).sum(axis=1)
         tau = true_effects(X)
         effect = np.where(treated, tau[np.arange(rows), arm], 0.0)
-        columns: dict[str, Any] = {f"x{j}": X[:, j] for j in range(N_FEATURES)}
+        columns: dict[str, Any] = {} if self.id_column is None else {self.id_column: np.arange(rows, dtype=np.int64)}
+        columns.update({f"x{j}": X[:, j] for j in range(N_FEATURES)})
         baseline = b
         if self.categorical:
             region = rng.integers(len(REGIONS), size=rows)

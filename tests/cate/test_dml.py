@@ -1,4 +1,4 @@
-"""The native `dml` against econml and the truth: accuracy, clipping, options and its JSON state."""
+"""The native `dml` against econml and the truth: accuracy, clipping, options and its JSON state (and corrupt ones)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 
 import engine
 from engine.testing import CATEContract
+from plugins.cate.base import CATEWarning
 
 
 def small_models() -> dict:
@@ -23,6 +24,7 @@ def synthetic(seed: int, n: int = 3000, layout: str = "multi-arm") -> tuple:
     return CATEContract.arrays(engine.source("synthetic", n=n, layout=layout, seed=seed).to_arrow())
 
 
+@pytest.mark.filterwarnings("ignore:dml has only 17.9 rows per final-stage coefficient")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_rmse_is_within_ten_percent_of_econml_linear_dml(seed: int) -> None:
     Y, T, X, tau = synthetic(seed)
@@ -45,7 +47,8 @@ def test_seed_layout_pools_the_three_experiments() -> None:
 def test_propensity_clipping_is_applied_and_reported() -> None:
     Y, T, X, _ = synthetic(3, n=1500)
     loose = engine.cate("dml", model_y="linear", model_t="linear", clip=0.0, random_state=0).fit(Y, T, X)
-    tight = engine.cate("dml", model_y="linear", model_t="linear", clip=0.3, random_state=0).fit(Y, T, X)
+    with pytest.warns(CATEWarning, match=r"clipped the propensities of many rows to \[0.3, 0.7\] .*'T1': '5"):
+        tight = engine.cate("dml", model_y="linear", model_t="linear", clip=0.3, random_state=0).fit(Y, T, X)
     assert loose.propensity_clipped_ == {"T1": 0.0, "T2": 0.0, "T3": 0.0}
     assert all(share > 0.1 for share in tight.propensity_clipped_.values())
     assert not np.allclose(loose.effect(X), tight.effect(X))
@@ -90,9 +93,56 @@ def test_state_is_plain_json_and_keeps_intervals(tmp_path) -> None:
         engine.load(path)
 
 
+@pytest.mark.filterwarnings("ignore:dml has only")
 def test_custom_first_stage_is_described_in_the_state() -> None:
     Y, T, X, _ = synthetic(8, n=600)
     estimator = engine.cate("dml", **small_models(), random_state=0).fit(Y, T, X)
     state = estimator.to_state()
     assert state["options"]["model_y"].startswith("custom HistGradientBoostingRegressor")
     json.dumps(state)
+
+
+@pytest.fixture(scope="module")
+def dollar_fit() -> tuple:
+    """A dml fitted on dollar-sized features with an aliased pair, and its X."""
+    Y, T, X, _ = synthetic(9, n=1500)
+    X = np.column_stack([X[:, :4] * 1e4, X[:, 4] < 0.3, X[:, 4] > 0.7])
+    with pytest.warns(CATEWarning, match="dropped"):
+        estimator = engine.cate("dml", model_y="linear", model_t="linear", featurizer="interactions", random_state=0)
+        estimator.fit(Y, T, X)
+    return estimator, X
+
+
+def test_state_keeps_the_standardisation_aliased_columns_and_overlap(dollar_fit: tuple, tmp_path) -> None:
+    estimator, X = dollar_fit
+    path = tmp_path / "dml.json"
+    engine.save(estimator, path)
+    assert json.loads(path.read_text())["state"]["version"] == 2
+    loaded = engine.load(path)
+    np.testing.assert_allclose(loaded.effect(X), estimator.effect(X), rtol=1e-12)
+    for got, want in zip(loaded.ate_interval(X), estimator.ate_interval(X)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert loaded.aliased_ == estimator.aliased_ == {arm: ["x4*x5"] for arm in ("T1", "T2", "T3")}
+    assert loaded.overlap_ == estimator.overlap_ and loaded.featurizer_ == "interactions"
+    assert loaded.explain() == estimator.explain()
+
+
+CORRUPTIONS = {
+    "old version": lambda s: s.update(version=1),
+    "unknown option": lambda s: s["options"].update(depth=3),
+    "no final stage": lambda s: s["fitted"].pop("final_stage"),
+    "short coefficients": lambda s: s["fitted"]["final_stage"]["coef_std"][0].pop(),
+    "zero scale": lambda s: s["fitted"]["final_stage"]["scale"][1].__setitem__(2, 0.0),
+    "text in covariance": lambda s: s["fitted"]["final_stage"]["cov_std"][0][0].__setitem__(0, "x"),
+    "unresolved featurizer": lambda s: s["fitted"].update(featurizer="auto"),
+    "other featurizer": lambda s: s["fitted"].update(featurizer="linear"),
+    "overlap of other arms": lambda s: s["fitted"].update(overlap={"T9": {}}),
+}
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+def test_corrupt_state_is_a_state_error(dollar_fit: tuple, corruption: str) -> None:
+    state = json.loads(json.dumps(dollar_fit[0].to_state()))
+    CORRUPTIONS[corruption](state)
+    with pytest.raises(engine.StateError, match="version 1|corrupt"):
+        type(dollar_fit[0]).from_state(state)

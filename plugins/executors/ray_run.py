@@ -1,0 +1,142 @@
+"""A pipeline run whose stream goes through Ray Data: `engine.execution.Run` with the stages before the
+first sink planned as one Ray dataset (source read in parallel, row-wise steps as `map_batches`, a
+solver over materialised blocks); the rest runs here on the rows read back in order.
+
+Building the plugins and fitting happen here, on the driver, exactly as the local executor does them
+(fitting is done once, on the experiment or a sample); only the stream is distributed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.execution import Run
+from engine.kinds import KINDS
+from engine.stages import MapStage, SinkStage, SolveStage, Stage, TableStage
+from plugins.executors import ray_assign, ray_io, ray_sink, ray_steps
+
+
+class RayRun(Run):
+    """One run on Ray; `settings` is the `ray` executor (batch size, concurrency, GPUs, partition rows)."""
+
+    def __init__(self, pipeline: Any, data: Any, settings: Any) -> None:
+        super().__init__(pipeline, data, settings)
+        self.settings = settings
+        self.tally: Any = None
+        self.workers: ray_assign.RayWorkers | None = None
+        self.handoff: ray_io.DatasetStage | None = None
+        self.collect: int | None = None
+
+    def tail(self) -> Stage:
+        """Plan the stages up to the first sink on Ray; the stage whose stream is the run's output."""
+        import ray
+        import ray.data
+
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+        cpus = float(ray.cluster_resources().get("CPU", 1))
+        concurrency = self.settings.concurrency or max(1, int(cpus))
+        actor_cpus = min(1.0, cpus * ray_io.ACTOR_SHARE / concurrency)
+        batch_size = self.context.batch_size
+        self.tally = ray.remote(num_cpus=0)(ray_steps.Tally).remote()
+        given = self.data is not None
+        start = self.stages[0].upstream if given else self.stages[0]
+        dataset, schema = ray_io.dataset(start, batch_size)
+        conform, i = schema, 0 if given else 1
+        while i < len(self.stages):
+            stage = self.stages[i]
+            if isinstance(stage, MapStage):
+                chain = [stage]
+                while i + len(chain) < len(self.stages) and isinstance(self.stages[i + len(chain)], MapStage):
+                    chain.append(self.stages[i + len(chain)])
+                schema = ray_steps.probe(chain, schema, self.context.facts)
+                recipes = [ray_steps.recipe(self.pipeline, s, KINDS[s.kind].fits) for s in chain]
+                gpus = self.settings.num_gpus if any(s.kind == "decoder" for s in chain) else 0
+                dataset = dataset.map_batches(
+                    ray_steps.Chain, fn_constructor_kwargs={"recipes": recipes, "tally": self.tally, "schema": conform},
+                    batch_format="pyarrow", batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=concurrency),
+                    num_cpus=actor_cpus, **({"num_gpus": gpus} if gpus else {}))
+                conform, i = None, i + len(chain)
+            elif isinstance(stage, SolveStage):
+                dataset, schema = _narrowed(dataset, stage, schema, self.context.facts)
+                dataset, workers = ray_assign.solved(dataset, stage, schema, self.context.facts,
+                                                     self.context.partition_rows, concurrency)
+                self.workers = workers or self.workers
+                schema = _with_plan(schema, stage)
+                i += 1
+            elif self._writes_blocks(i):
+                stage.timed(lambda s=stage, d=dataset, t=schema: self._write_blocks(s, d, t))
+                return TableStage(self.context, None, stage.index, stage.label, table=schema.empty_table())
+            else:
+                break
+        before = self.stages[i - 1] if i else start
+        self.handoff = ray_io.DatasetStage(self.context, None, before.index, before.label, dataset=dataset,
+                                           schema=schema)
+        if i < len(self.stages):
+            self.stages[i].upstream = self.handoff
+            return self.stages[-1]
+        return self.handoff
+
+    def _writes_blocks(self, i: int) -> bool:
+        """Whether stage i is a last `parquet` sink that the cluster writes as a folder, one file per block
+        (the `sink_blocks` option, and the run keeps no rows)."""
+        stage = self.stages[i]
+        return (self.settings.sink_blocks and isinstance(stage, SinkStage) and i == len(self.stages) - 1
+                and self.collect == 0 and ray_sink.writes_blocks(stage.plugin))
+
+    def _write_blocks(self, stage: SinkStage, dataset: Any, schema: Any) -> None:
+        written = ray_sink.write(dataset, schema, stage.plugin)
+        stage.rows = stage.written_rows = written.rows
+        self.context.facts["written"] = written
+
+    def stream(self, collect: int | None, seed: int) -> Any:
+        self.collect = collect
+        try:
+            return super().stream(collect, seed)
+        finally:
+            self._record()
+
+    def _record(self) -> None:
+        """The time, rows and batch-by-batch facts of the stages that ran on Ray, from the tally."""
+        if self.tally is None:
+            return
+        import ray
+
+        totals = ray.get(self.tally.totals.remote())
+        for index in sorted(totals):
+            facts, seconds, rows = totals[index]
+            stage = self.stages[index]
+            stage.seconds += seconds
+            stage.inclusive += seconds
+            stage.rows = rows
+            self.context.facts.update(facts)
+        first = self.stages[0] if self.data is None else self.stages[0].upstream
+        after = self.stages[1] if self.data is None and len(self.stages) > 1 else self.stages[0]
+        if first.rows is None and self.handoff is not None:
+            first.rows = self.handoff.rows if after is None or after.rows is None else after.rows
+        if self.workers is not None:
+            self.context.facts["ray_mckp"] = {"rounds": self.workers.rounds, "bytes_exchanged": self.workers.exchanged,
+                                              "plan_bytes": self.workers.plan_bytes}
+
+
+def _narrowed(dataset: Any, stage: SolveStage, schema: Any, facts: dict[str, Any]) -> tuple[Any, Any]:
+    """Only the columns the solver and the steps after it need, when those are known (`onward`)."""
+    if stage.onward is None:
+        return dataset, schema
+    import pyarrow as pa
+
+    costs = stage.params.get("costs")
+    needed = {*stage.onward, *facts.get("effects", ())}
+    if isinstance(costs, str):
+        needed |= {f"{costs}{c}" for c in facts.get("effects", ())}
+    kept = pa.schema([field for field in schema if field.name in needed], metadata=schema.metadata)
+    return dataset.select_columns(kept.names), kept
+
+
+def _with_plan(schema: Any, stage: SolveStage) -> Any:
+    """The schema after a solver: its input's, and the plan column."""
+    import pyarrow as pa
+
+    return schema.append(pa.field(stage.params.get("column", "assignment"), pa.int64()))

@@ -1,0 +1,242 @@
+"""The `ray` executor on a real local Ray cluster (one per test session, two CPUs, shared by every
+test here): the same rows, plans and facts as the `local` executor, a worker killed mid-run, and the
+errors a user meets before anything runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import engine
+from engine.config import load_pipeline
+from engine.errors import ConfigError
+from engine.kinds.solver import PartitionedProblem
+from engine.testing import ExecutorContract
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+
+pytestmark = pytest.mark.xdist_group("ray")
+ROOT = Path(__file__).resolve().parents[1]
+FIT = ROOT / "examples" / "uplift-fit.toml"
+APPLY = ROOT / "examples" / "uplift-apply.toml"
+LIGHT = ("source.n=300", 'cate.options.model_y="linear"', 'cate.options.model_t="linear"')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cluster():
+    """One local Ray cluster for every test here; the executors find it running and use it."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fitted bundle (model/) and a customer base of 6,000 rows in row groups of 1,000 (base.parquet)."""
+    folder = tmp_path_factory.mktemp("ray")
+    fitted = subprocess.run([sys.executable, "-m", "engine", "fit", str(FIT), "--model", "model",
+                             *(a for s in LIGHT for a in ("--set", s))], capture_output=True, text=True, cwd=folder,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert fitted.returncode == 0, fitted.stderr
+    base = engine.source("synthetic", n=6000, layout="multi-arm", categorical=True, seed=11, id_column="customer_id",
+                         columns=["customer_id", *(f"x{j}" for j in range(10)), "region", "channel",
+                                  "tau_T1", "tau_T2", "tau_T3"]).to_arrow()
+    pq.write_table(base, folder / "base.parquet", row_group_size=1000)
+    return folder
+
+
+def apply(work: Path, executor: str, sink: str, *options: str) -> engine.RunResult:
+    pipeline = load_pipeline(APPLY, [f'pipeline.model="{work / "model"}"', f'source.path="{work / "base.parquet"}"',
+                                     "solver.params.budget=90", f'sink.path="{work / sink}"',
+                                     f'pipeline.executor.name="{executor}"', *options])
+    pipeline.report = None
+    return pipeline.run(collect=0)
+
+
+RAY = ("pipeline.executor.options.batch_size=500", "pipeline.executor.options.partition_rows=1500")
+
+
+def test_the_apply_pipeline_gives_the_local_plan_and_rows(work: Path) -> None:
+    local = apply(work, "local", "local.parquet", "pipeline.executor.options.partition_rows=1500")
+    on_ray = apply(work, "ray", "ray.parquet", *RAY)
+    assert pq.read_table(work / "ray.parquet").equals(pq.read_table(work / "local.parquet"))
+    ours, theirs = on_ray.flow.facts["solver"], local.flow.facts["solver"]
+    assert (ours["objective"], ours["bound"], ours["status"]) == (theirs["objective"], theirs["bound"], theirs["status"])
+    rounds = on_ray.flow.facts["ray_mckp"]
+    assert rounds["rounds"] >= 3 and rounds["bytes_exchanged"] > 0
+    assert [(s.step, s.rows_in, s.rows_out) for s in on_ray.steps] == [(s.step, s.rows_in, s.rows_out) for s in local.steps]
+
+
+def test_a_parquet_sink_written_by_the_cluster_is_a_whole_folder_of_the_same_rows(work: Path) -> None:
+    local = apply(work, "local", "blocks-local.parquet")
+    on_ray = apply(work, "ray", "blocks", *RAY, "pipeline.executor.options.sink_blocks=true")
+    parts = sorted(p.name for p in (work / "blocks").iterdir())
+    assert len(parts) > 1 and all(p.startswith("part-") for p in parts)
+    whole = pa.concat_tables(pq.read_table(work / "blocks" / p) for p in parts)
+    assert whole.equals(pq.read_table(work / "blocks-local.parquet"))
+    assert on_ray.flow.facts["written"].rows == local.flow.facts["written"].rows == 6000
+    assert not [p for p in work.iterdir() if p.name.startswith(".blocks")], "no temporary folder is left"
+    apply(work, "ray", "blocks", *RAY, "pipeline.executor.options.sink_blocks=true")
+    assert sorted(p.name for p in (work / "blocks").iterdir()) == parts
+
+
+def test_a_parquet_source_is_read_in_parallel_with_its_projection_and_filter_in_order(work: Path) -> None:
+    def read(executor: str) -> pa.Table:
+        return engine.Pipeline([engine.Step("source", "duckdb", options={
+            "path": str(work / "base*.parquet"), "columns": ["customer_id", "x0", "region"],
+            "filters": [["x0", ">", 0.4], ["region", "!=", "north"]]})],
+            executor={"name": executor}).run().table
+
+    on_ray, local = read("ray"), read("local")
+    assert on_ray.equals(local) and 0 < local.num_rows < 6000
+
+
+def test_fitting_and_scoring_in_one_run_gives_the_local_effects() -> None:
+    """The fit pipeline fits on the driver, then streams the experiment's rows through Ray actors built
+    from the fitted JSON states."""
+    local = load_pipeline(FIT, list(LIGHT)).run()
+    on_ray = load_pipeline(FIT, [*LIGHT, 'pipeline.executor.name="ray"', "pipeline.executor.options.batch_size=200"]).run()
+    assert on_ray.table.equals(local.table)
+    assert on_ray.flow.facts["effects"] == local.flow.facts["effects"]
+    assert on_ray.flow.facts["drift"] == local.flow.facts["drift"]
+
+
+def test_partitioned_mckp_on_actors_equals_the_local_partitioned_solve() -> None:
+    from plugins.executors.ray_assign import OnRay
+    from plugins.solvers.mckp import MCKPSolver
+
+    rng = np.random.default_rng(5)
+    for sense, parts in (("<=", 3), ("==", 7)):
+        values = rng.gamma(2.0, 1.0, size=(4000, 3)) * rng.choice([-1, 1], size=(4000, 3), p=[0.2, 0.8])
+        costs = rng.uniform(0.5, 2.0, size=(4000, 3))
+        budget = float(costs.mean(axis=1).sum() * 0.3)
+        problem = PartitionedProblem.from_arrays(values, costs, budget, parts=parts, budget_sense=sense)
+        local = MCKPSolver(keep_units=1500).solve_partitioned(problem)
+        solver = OnRay(MCKPSolver(keep_units=1500), actors=2)
+        distributed = solver.solve_partitioned(problem)
+        np.testing.assert_array_equal(distributed.assignment, local.assignment)
+        assert (distributed.objective, distributed.bound, distributed.status) == (local.objective, local.bound, local.status)
+        assert distributed.bound >= distributed.objective - 1e-9
+        assert solver.workers.rounds >= 3
+
+
+def test_a_generation_pipeline_gives_the_local_generations(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "tests" / "decoders"))
+    try:
+        from tiny_models import write_gpt2
+    finally:
+        sys.path.remove(str(ROOT / "tests" / "decoders"))
+    model = write_gpt2(tmp_path / "gpt2")
+    prompts = pa.table({"id": list(range(24)), "prompt": [f"w{4 + i % 20} w{4 + (3 * i) % 20}" for i in range(24)]})
+    pq.write_table(prompts, tmp_path / "prompts.parquet")
+
+    def generate(executor: str) -> engine.RunResult:
+        return engine.Pipeline([
+            engine.Step("source", "duckdb", options={"path": str(tmp_path / "prompts.parquet")}),
+            engine.Step("decoder", "greedy", options={"model": str(model), "max_new_tokens": 6}),
+        ], executor={"name": executor, "options": {"batch_size": 5}}).run()
+
+    on_ray, local = generate("ray"), generate("local")
+    assert on_ray.table.equals(local.table)
+    assert on_ray.table.column("generation").null_count == 0
+
+
+def test_a_worker_killed_mid_run_is_retried_and_the_output_is_whole(work: Path) -> None:
+    expected = apply(work, "local", "whole-local.parquet")
+    done: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            done["result"] = apply(work, "ray", "whole-ray.parquet", "pipeline.executor.options.batch_size=100",
+                                   "pipeline.executor.options.partition_rows=1500")
+        except BaseException as exc:  # handed to the test's thread
+            done["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and thread.is_alive() and time.monotonic() < deadline:
+        workers = _chain_workers()
+        if workers:
+            time.sleep(1.0)
+            killed = workers[0]
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.05)
+    thread.join(timeout=300)
+    assert killed is not None, "the run ended before a row-wise actor could be killed"
+    assert "error" not in done, done.get("error")
+    assert pq.read_table(work / "whole-ray.parquet").equals(pq.read_table(work / "whole-local.parquet"))
+    assert done["result"].flow.facts["solver"]["objective"] == expected.flow.facts["solver"]["objective"]
+
+
+def _processes(marker: bytes) -> list[int]:
+    """The pids of the processes whose command line holds `marker` (Ray names its processes there)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                command = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker in command:
+                pids.append(int(entry))
+    return pids
+
+
+def _chain_workers() -> list[int]:
+    """The pids of the Ray actor processes running row-wise chains."""
+    return _processes(b"MapBatches(Chain)")
+
+
+def test_ctrl_c_shuts_down_the_cluster_the_run_started(work: Path) -> None:
+    before = set(_processes(b"raylet"))
+    script = (
+        "from engine.config import load_pipeline\n"
+        f"p = load_pipeline({str(APPLY)!r}, ['pipeline.model=\"{work / 'model'}\"', "
+        f"'source.path=\"{work / 'base.parquet'}\"', 'sink.path=\"{work / 'interrupted.parquet'}\"', "
+        "'pipeline.executor.name=\"ray\"', 'pipeline.executor.options.num_cpus=1', "
+        "'pipeline.executor.options.batch_size=20'])\n"
+        "p.report = None\n"
+        "p.run(collect=0)\n"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env={**env, "OMP_NUM_THREADS": "1"}, text=True)
+    deadline = time.monotonic() + 120
+    while not _chain_workers() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.2)
+    started = set(_processes(b"raylet")) - before
+    assert started and child.poll() is None, "the run should be streaming on a cluster of its own by now"
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode != 0 and "KeyboardInterrupt" in stderr
+    deadline = time.monotonic() + 30
+    while set(_processes(b"raylet")) & started and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not set(_processes(b"raylet")) & started, "the run's raylet is still running"
+    assert not (work / "interrupted.parquet").exists()
+
+
+def test_an_unreachable_address_is_a_clear_error_before_anything_runs(tmp_path: Path) -> None:
+    pipeline = engine.Pipeline(
+        [engine.Step("source", "memory", options={"data": {"a": [1, 2]}}),
+         engine.Step("sink", "parquet", options={"path": str(tmp_path / "out.parquet")})],
+        executor={"name": "ray", "options": {"address": "127.0.0.1:9"}})
+    with pytest.raises(ConfigError, match="no Ray cluster answers at '127.0.0.1:9'.*ray start --head"):
+        pipeline.run()
+    assert not (tmp_path / "out.parquet").exists()
+
+
+class TestRayExecutorContract(ExecutorContract):
+    name = "ray"
