@@ -9,6 +9,7 @@ the rows it passes on, and names itself in any error it raises.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import queue
@@ -78,17 +79,10 @@ class Stage:
         batches = self._batches()
         rows = 0
         while True:
-            started, before = time.perf_counter(), self._upstream_time()
-            try:
-                table = next(batches)
-            except StopIteration:
+            with self._own_work():
+                table = next(batches, _END)
+            if table is _END:
                 break
-            except StepError:
-                raise
-            except Exception as exc:
-                raise self.fail(exc) from exc
-            finally:
-                self._count(started, before)
             rows += table.num_rows
             yield table
         self.rows = rows
@@ -96,15 +90,24 @@ class Stage:
 
     def timed(self, work: Callable[[], Any]) -> Any:
         """Run `work` (the stage's own, outside a stream), counted in its time and named in its errors."""
+        with self._own_work():
+            return work()
+
+    @contextlib.contextmanager
+    def _own_work(self) -> Iterator[None]:
+        """Count the block's time as the stage's (less its upstream's) and name the stage in its errors."""
         started, before = time.perf_counter(), self._upstream_time()
         try:
-            return work()
+            yield
         except StepError:
             raise
         except Exception as exc:
             raise self.fail(exc) from exc
         finally:
             self._count(started, before)
+
+
+_END = object()
 
 
 @attrs.define(eq=False)

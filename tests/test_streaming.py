@@ -285,3 +285,14 @@ def test_a_sampled_run_reports_which_figures_come_from_the_sample(tmp_path: Path
     plan = run.table.column("assignment").to_numpy()
     assert headline["optimised"]["cost"] == pytest.approx(np.array([0.1, 0.2, 0.3])[plan[plan >= 0]].sum())
     assert abs(headline["lift_estimated_pct"] - whole["headline"]["lift_estimated_pct"]) < 25
+
+
+def test_a_run_whose_solver_finds_no_plan_fails_and_writes_nothing_unless_told(tmp_path: Path) -> None:
+    with pytest.raises(StepError, match=r"found no plan \(infeasible: .*\); nothing is written"):
+        uplift(tmp_path, budget=1e6).run()
+    assert not (tmp_path / "out.parquet").exists()
+    pipeline = uplift(tmp_path, budget=1e6)
+    pipeline.step("solver").params["allow_no_plan"] = True
+    result = pipeline.run()
+    assert result.flow.facts["solver"]["status"] == "infeasible"
+    assert set(pq.read_table(tmp_path / "out.parquet").column("assignment").to_pylist()) == {-1}

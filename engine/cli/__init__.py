@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from engine.errors import ConfigError, HookyardError
 
-COMMANDS = ("plugins", "show", "run", "fit", "apply", "validate", "solve", "new-plugin")
+COMMANDS = ("plugins", "show", "run", "fit", "apply", "validate", "solve", "sweep", "new-plugin")
 
 DESCRIPTION = """\
 Hookyard composes decision and text-generation pipelines from plugins chosen by name.

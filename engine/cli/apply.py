@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from engine.cli.run import add_output_arguments, run_and_report
+from engine.cli.run import add_output_arguments, add_set_argument, run_and_report
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -32,9 +32,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     parser.add_argument("--solver", metavar="NAME[:KEY=VALUE,...]",
                         help="assign treatments after scoring; give its params with --set solver.params.KEY=VALUE "
                         "(budget, costs, budget_sense, ...)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STEP.FIELD=VALUE",
-                        help="change a setting of the built pipeline (steps: source, the bundle's step ids, solver, "
-                        "sink; pipeline.batch_size=...), as `run` does (repeatable)")
+    add_set_argument(parser)
     add_output_arguments(parser)
     parser.set_defaults(handler=run)
 

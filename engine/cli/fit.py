@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.output import stdout_to_stderr
+from engine.cli.run import add_set_argument
+
+if TYPE_CHECKING:
+    from engine.pipeline import Step
 
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -24,8 +29,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     parser.add_argument("pipeline", help="the pipeline's TOML file")
     parser.add_argument("--model", required=True, metavar="DIR",
                         help="the bundle folder to write (an earlier bundle there is replaced; any other folder is refused)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STEP.FIELD=VALUE",
-                        help="change the file's settings first, as `run` does (repeatable)")
+    add_set_argument(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON summary of the bundle on stdout")
     parser.set_defaults(handler=run)
 
@@ -61,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_params(step, params):  # noqa: ANN001, ANN202 - a Step and its resolved params
+def _with_params(step: Step, params: dict[str, Any]) -> Step:
     """The step as fitted: its params resolved (the exact feature columns), for the bundle."""
     import attrs
 

@@ -20,15 +20,22 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "names, or --report; like every output it appears whole or not at all.",
         epilog="examples:\n  hookyard run examples/uplift.toml\n"
         "  hookyard run examples/uplift.toml --set solver.name=pulp --set cate.name=econml-linear-dml\n"
-        "  hookyard run examples/uplift.toml --set source.n=2000 --report /tmp/uplift-report --json",
+        "  hookyard run examples/uplift.toml --set source.n=2000 --set solver.params.budget=600 "
+        "--report /tmp/uplift-report --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("pipeline", help="the pipeline's TOML file")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STEP.FIELD=VALUE",
-                        help="change a setting without editing the file: STEP.name=PLUGIN, STEP.options.KEY=VALUE "
-                        "(or STEP.KEY=VALUE), STEP.params.KEY=VALUE; values are read as TOML (repeatable)")
+    add_set_argument(parser)
     add_output_arguments(parser)
     parser.set_defaults(handler=run)
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """--set STEP.FIELD=VALUE, shared by the commands that build a pipeline."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STEP.FIELD=VALUE",
+                        help="change a setting without editing the file: STEP.name=PLUGIN, STEP.options.KEY=VALUE "
+                        "(or STEP.KEY=VALUE), STEP.params.KEY=VALUE, pipeline.KEY=VALUE (e.g. "
+                        "pipeline.executor.options.batch_size=131072); values are read as TOML (repeatable)")
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from engine.cli.run import add_set_argument
+
 
 def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     parser = sub.add_parser(
@@ -12,8 +14,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "plugin declares, and that each step gets the data it needs. Every problem is reported at once.",
     )
     parser.add_argument("pipeline", help="the pipeline's TOML file")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STEP.FIELD=VALUE",
-                        help="change the file's settings first, as `run` does (repeatable)")
+    add_set_argument(parser)
     parser.set_defaults(handler=run)
 
 

@@ -18,32 +18,61 @@ import attrs
 from engine.errors import DataError
 from engine.flow import Flow
 
-STATUSES = ("optimal", "feasible", "infeasible", "time_limit", "unbounded", "not_solved")
-"""Every status a result can carry: `not_solved` means no plan was found (the message says why)."""
+STATUSES = ("optimal", "feasible", "infeasible", "time_limit", "unbounded", "infeasible_or_unbounded", "not_solved")
+"""Every status a result can carry: `infeasible_or_unbounded` where the backend could not tell which (the
+message passes on its words); `not_solved` means no plan was found (the message says why)."""
 
 FEASIBILITY_TOL = 1e-6
 """Constraint violations up to this much (relative to the right-hand side, at least 1) are allowed."""
 
 
-def _matrix(value: Any) -> Any:
+def _floats(value: Any, field: attrs.Attribute) -> Any:
+    """`value` as a float array, or a DataError naming the field for strings, ragged rows or missing values."""
     import numpy as np
 
-    return np.asarray(value, dtype=float)
+    try:
+        raw = np.asarray(value)
+        if raw.dtype.kind in "USO" and any(isinstance(v, (str, bytes)) for v in raw.ravel().tolist()):
+            raise ValueError("it holds strings")
+        return raw.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{field.name} must be numbers in a regular array (rows all as long; no strings, None or "
+                        f"pandas NA: fill or drop those first), got {type(value).__name__}: {exc}") from None
 
 
-def _optional_counts(value: Any) -> Any:
-    import numpy as np
-
-    return None if value is None else np.asarray(value, dtype=float)
+def _optional_floats(value: Any, field: attrs.Attribute) -> Any:
+    return None if value is None else _floats(value, field)
 
 
-def _optional_matrix(value: Any) -> Any:
+def _optional_matrix(value: Any, field: attrs.Attribute) -> Any:
     """A scipy sparse matrix is kept as it is; anything else becomes a dense float array."""
     if value is None or hasattr(value, "tocsr"):
         return value
+    return _floats(value, field)
+
+
+def _number(value: Any, field: attrs.Attribute) -> float:
+    """A real number as a float; None, strings, booleans and pandas NA are a DataError."""
+    try:
+        if value is None or isinstance(value, (str, bytes, bool)):
+            raise TypeError(type(value).__name__)
+        return float(value)
+    except (TypeError, ValueError):
+        raise DataError(f"{field.name} must be a number, got {value!r} ({type(value).__name__})") from None
+
+
+def _flag(instance: Any, field: attrs.Attribute, value: Any) -> None:
+    """True or False only: the string "False" is a DataError, not a truthy flag."""
     import numpy as np
 
-    return np.asarray(value, dtype=float)
+    if not isinstance(value, (bool, np.bool_)):
+        raise DataError(f"{field.name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
+_MATRIX = attrs.Converter(_floats, takes_field=True)
+_OPTIONAL = attrs.Converter(_optional_floats, takes_field=True)
+_OPTIONAL_MATRIX = attrs.Converter(_optional_matrix, takes_field=True)
+_NUMBER = attrs.Converter(_number, takes_field=True)
 
 
 def _sense(value: str) -> str:
@@ -81,14 +110,14 @@ class AssignmentProblem:
     entries: no limit for that treatment). `allow_none=False` gives every unit some treatment.
     """
 
-    values: Any = attrs.field(converter=_matrix)
-    costs: Any = attrs.field(converter=_matrix)
-    budget: float = attrs.field(converter=float)
+    values: Any = attrs.field(converter=_MATRIX)
+    costs: Any = attrs.field(converter=_MATRIX)
+    budget: float = attrs.field(converter=_NUMBER)
     budget_sense: Literal["<=", "=="] = attrs.field(default="<=", converter=_sense)
-    min_count: Any = attrs.field(default=None, converter=_optional_counts)
-    max_count: Any = attrs.field(default=None, converter=_optional_counts)
+    min_count: Any = attrs.field(default=None, converter=_OPTIONAL)
+    max_count: Any = attrs.field(default=None, converter=_OPTIONAL)
     objective: Literal["net", "value"] = "net"
-    allow_none: bool = True
+    allow_none: bool = attrs.field(default=True, validator=_flag)
 
     def __attrs_post_init__(self) -> None:
         if self.values.ndim != 2 or self.values.shape[0] < 1 or self.values.shape[1] < 1:
@@ -222,12 +251,12 @@ class PartitionedProblem:
 
     parts: tuple[Callable[[], tuple[Any, Any]], ...] = attrs.field(converter=tuple)
     sizes: tuple[int, ...] = attrs.field(converter=lambda sizes: tuple(int(s) for s in sizes))
-    budget: float = attrs.field(converter=float)
+    budget: float = attrs.field(converter=_NUMBER)
     budget_sense: Literal["<=", "=="] = attrs.field(default="<=", converter=_sense)
-    min_count: Any = attrs.field(default=None, converter=_optional_counts)
-    max_count: Any = attrs.field(default=None, converter=_optional_counts)
+    min_count: Any = attrs.field(default=None, converter=_OPTIONAL)
+    max_count: Any = attrs.field(default=None, converter=_OPTIONAL)
     objective: Literal["net", "value"] = "net"
-    allow_none: bool = True
+    allow_none: bool = attrs.field(default=True, validator=_flag)
     treatments: int | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
@@ -247,7 +276,7 @@ class PartitionedProblem:
         """In-memory arrays split into `parts` partitions of nearly equal size, or of the sizes given."""
         import numpy as np
 
-        values, costs = _matrix(values), _matrix(costs)
+        values, costs = np.asarray(values, dtype=float), np.asarray(costs, dtype=float)
         n = values.shape[0] if values.ndim == 2 else 0
         if isinstance(parts, int):
             if not 1 <= parts <= max(n, 1):
@@ -365,15 +394,15 @@ class MILPProblem:
     matrices may be dense arrays or scipy sparse matrices.
     """
 
-    c: Any = attrs.field(converter=_matrix)
-    A_ub: Any = attrs.field(default=None, converter=_optional_matrix)
-    b_ub: Any = attrs.field(default=None, converter=_optional_counts)
-    A_eq: Any = attrs.field(default=None, converter=_optional_matrix)
-    b_eq: Any = attrs.field(default=None, converter=_optional_counts)
-    lb: Any = attrs.field(default=None, converter=_optional_counts)
-    ub: Any = attrs.field(default=None, converter=_optional_counts)
-    integrality: Any = None
-    maximize: bool = False
+    c: Any = attrs.field(converter=_MATRIX)
+    A_ub: Any = attrs.field(default=None, converter=_OPTIONAL_MATRIX)
+    b_ub: Any = attrs.field(default=None, converter=_OPTIONAL)
+    A_eq: Any = attrs.field(default=None, converter=_OPTIONAL_MATRIX)
+    b_eq: Any = attrs.field(default=None, converter=_OPTIONAL)
+    lb: Any = attrs.field(default=None, converter=_OPTIONAL)
+    ub: Any = attrs.field(default=None, converter=_OPTIONAL)
+    integrality: Any = attrs.field(default=None, converter=_OPTIONAL)
+    maximize: bool = attrs.field(default=False, validator=_flag)
 
     def __attrs_post_init__(self) -> None:
         n = self.c.shape[0] if self.c.ndim == 1 else -1
@@ -389,8 +418,14 @@ class MILPProblem:
                 _check_finite(f"b_{name}", b)
         for name in ("lb", "ub", "integrality"):
             value = getattr(self, name)
-            if value is not None and len(value) != n:
-                raise DataError(f"{name} must have one entry per variable ({n}), got {len(value)}")
+            if value is not None and value.shape not in ((), (n,)):
+                raise DataError(f"{name} must be one number or one entry per variable ({n}), got shape {value.shape}")
+        if self.integrality is not None and not ((self.integrality == 0) | (self.integrality == 1)).all():
+            raise DataError("integrality takes 0 (continuous) or 1 (integer) per variable; semi-continuous (2) "
+                            f"and semi-integer (3) variables are not supported, got {self.integrality.tolist()}")
+        for name in ("lb", "ub"):
+            if getattr(self, name) is not None and _isnan(getattr(self, name)).any():
+                raise DataError(f"{name} has NaN entries: give -inf or inf for no bound")
 
     @property
     def num_variables(self) -> int:
@@ -413,9 +448,11 @@ class MILPProblem:
             hi.append(self.b_eq)
         A = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, n))
         _check_finite("the constraint matrices", A.data)
-        lb = np.zeros(n) if self.lb is None else self.lb
-        ub = np.full(n, np.inf) if self.ub is None else self.ub
-        integral = np.zeros(n, bool) if self.integrality is None else np.asarray(self.integrality, bool)
+        def each(value: Any, default: float) -> Any:
+            return np.ascontiguousarray(np.broadcast_to(default if value is None else value, n))
+
+        lb, ub = each(self.lb, 0.0), each(self.ub, np.inf)
+        integral = each(None if self.integrality is None else self.integrality.astype(bool), False)
         cat = np.concatenate
         return self.c, A, cat(lo) if lo else np.zeros(0), cat(hi) if hi else np.zeros(0), lb, ub, integral
 
@@ -480,15 +517,19 @@ def run_step(
     objective: Literal["net", "value"] = "net",
     allow_none: bool = True,
     column: str = "assignment",
+    allow_no_plan: bool = False,
 ) -> Flow:
     """Assign treatments from the effect columns an earlier step added, under `budget`.
 
     `costs` is one cost per treatment, or the prefix of per-unit cost columns (column
     "<prefix><effect column>" for each effect), or None for a cost of 1 each. Adds `column`
     (the chosen effect column's index, -1 for none) and the result summary as fact "solver".
+    A solver that finds no plan (infeasible, not solved) fails the step, so that no run writes an
+    empty plan as if it were one, unless `allow_no_plan` (the column is then -1 throughout).
     """
     assign = Assign(plugin, budget=budget, costs=costs, budget_sense=budget_sense, min_count=min_count,
-                    max_count=max_count, objective=objective, allow_none=allow_none, column=column)
+                    max_count=max_count, objective=objective, allow_none=allow_none, column=column,
+                    allow_no_plan=allow_no_plan)
     values, unit_costs = assign.take(flow.table, flow.facts)
     facts = assign.solve(assign.problem(values, unit_costs))
     return flow.evolve(table=assign.join(flow.table, assign.plan), **facts)
@@ -501,10 +542,11 @@ class Assign:
     def __init__(self, plugin: Solver, *, budget: float, costs: Sequence[float] | str | None = None,
                  budget_sense: Literal["<=", "=="] = "<=", min_count: Sequence[float] | None = None,
                  max_count: Sequence[float] | None = None, objective: Literal["net", "value"] = "net",
-                 allow_none: bool = True, column: str = "assignment") -> None:
+                 allow_none: bool = True, column: str = "assignment", allow_no_plan: bool = False) -> None:
         self.plugin = plugin
         self.costs = costs
         self.column = column
+        self.allow_no_plan = allow_no_plan
         self.settings = {"budget": budget, "budget_sense": budget_sense, "min_count": min_count,
                          "max_count": max_count, "objective": objective, "allow_none": allow_none}
         self.effects: list[str] = []
@@ -556,6 +598,10 @@ class Assign:
             result = solve_partitioned(problem) if solve_partitioned else self.plugin.solve(problem.whole())
         else:
             result = self.plugin.solve(problem)
+        if math.isnan(result.objective) and not self.allow_no_plan:
+            raise DataError(f"the solver found no plan ({result.status}: {result.message or 'no reason given'}); "
+                            "nothing is written. Change the budget, its sense or the limits, or set the step "
+                            "param allow_no_plan = true to write every row unassigned")
         self.problem_solved = problem
         self.plan = np.asarray(result.assignment, dtype=np.int64)
         return {"assignment": self.column, "solver": {**result.summary(), "treatments": self.effects}}

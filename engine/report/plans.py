@@ -37,7 +37,7 @@ class Planner:
     def solve(self, solver: Any, *, effects: Sequence[str] | None = None, **changes: Any) -> dict[str, Any]:
         """Plan with `solver`, with the solver step's params changed by `changes` (budget,
         budget_sense, objective) and `effects` columns instead of the estimates; score the plan."""
-        params = {**self.params, **changes, "column": PLAN_COLUMN}
+        params = {**self.params, **changes, "column": PLAN_COLUMN, "allow_no_plan": True}
         flow = self.flow if effects is None else self.flow.evolve(effects=tuple(effects))
         out = run_step(solver, flow, **params)
         return self.score(out.table.column(PLAN_COLUMN).to_numpy(), out.facts["solver"])

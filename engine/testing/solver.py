@@ -43,6 +43,26 @@ def brute_force(problem: AssignmentProblem) -> float:
     return best if math.isfinite(best) else math.nan
 
 
+def random_tiny_problem(seed: int) -> AssignmentProblem:
+    """A random problem of at most 4 units and 3 treatments: values of either sign and costs with 0 to 3
+    decimals, a budget '<=' or '==' that some plan may or may not spend, either objective, every unit or not."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 5)), int(rng.integers(1, 4))
+    digits = int(rng.integers(0, 4))
+    values = rng.uniform(-2.0, 3.0, (n, k)).round(digits)
+    costs = rng.uniform(0.0, 2.0, (n, k) if rng.random() < 0.5 else (k,)).round(digits)
+    sense = "==" if rng.random() < 0.5 else "<="
+    if sense == "==" and rng.random() < 0.7:
+        plan = rng.integers(-1, k, n)
+        budget = round(float(np.broadcast_to(costs, (n, k))[plan >= 0, plan[plan >= 0]].sum()), digits)
+    else:
+        budget = round(float(rng.uniform(0.0, 1.5 * n)), digits)
+    return AssignmentProblem(values, costs, budget, budget_sense=sense,
+                             objective="value" if rng.random() < 0.3 else "net", allow_none=bool(rng.random() < 0.8))
+
+
 SETTINGS = [
     {},
     {"budget_sense": "=="},
@@ -109,6 +129,12 @@ class SolverContract(PluginContract):
     @pytest.mark.parametrize("seed", [0, 1, 2])
     def test_agrees_with_brute_force(self, plugin: Any, seed: int, settings: dict[str, Any]) -> None:
         self.check_against_brute_force(plugin, random_problem(seed, **dict(settings)))
+
+    @pytest.mark.parametrize("batch", range(4))
+    def test_random_tiny_problems_agree_with_brute_force(self, plugin: Any, batch: int) -> None:
+        """Random decimals, signs and both senses: no plan beats brute force's, no bound falls below it."""
+        for seed in range(batch * 15, batch * 15 + 15):
+            self.check_against_brute_force(plugin, random_tiny_problem(seed))
 
     def check_against_brute_force(self, plugin: Any, problem: AssignmentProblem) -> Any:
         """Solve `problem`: the plan is no better than the best (and is it, for an exact solver), the

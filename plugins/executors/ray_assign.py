@@ -1,10 +1,11 @@
 """A solver step on Ray: the rows before it are materialised as blocks in the object store, the plan is
 found, and it is joined back onto the same blocks, in order.
 
-With `mckp` (without count limits) the partitioned dual runs across the cluster: actors hold the
-partitions (consecutive blocks), each building `mckp_partitions.PartitionWorker`s over its own blocks'
-effect columns, and every round only multipliers and partial sums cross (`RayWorkers`). Every other
-solver collects the effect columns on the driver, as it needs the whole problem.
+With `mckp` (without count limits) the partitioned dual runs across the cluster: the blocks' rows are
+cut into partitions of `partition_rows` as the local executor spools them, actors hold consecutive
+partitions as `mckp_partitions.PartitionWorker`s over their blocks' effect columns, and every round
+only multipliers and partial sums cross (`RayWorkers`). Every other solver collects the effect
+columns on the driver, as it needs the whole problem.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Where a Ray run's rows come from and go: a `duckdb` source over local Parquet files becomes a Ray
-dataset read in parallel, one task per row group (the same files, projection and filter, in the
-files' order: `ray.data.read_parquet` splits a large file into blocks out of order); a table in memory
+dataset read in parallel by tasks over row groups (the same files, projection and filter, in the
+files' order, in blocks of one batch: `ray.data.read_parquet` splits a large file into blocks out of
+order, and a decoder's output can depend on which prompts share its batch); a table in memory
 is split into blocks; any other source is read here, on the driver, batch by batch into the object
 store. The rows come back to the driver, in order, through a `DatasetStage`."""
 
@@ -67,12 +68,19 @@ def dataset(stage: Stage, batch_size: int | None) -> tuple[Any, Any]:
 
         expr = filters.parse(stage.plugin.filters)
         where = None if expr is None else filters.to_arrow(expr)
-        read = ray.remote(num_cpus=READ_CPUS)(_read_row_group)
+        size = batch_size or DEFAULT_BLOCK
+        groups = [(path, group, pq.ParquetFile(path).metadata.row_group(group).num_rows)
+                  for path in files for group in range(pq.ParquetFile(path).metadata.num_row_groups)]
         refs = []
-        for path in files:
-            metadata = pq.ParquetFile(path).metadata
-            for group in range(metadata.num_row_groups):
-                pieces = max(1, -(-metadata.row_group(group).num_rows // (batch_size or DEFAULT_BLOCK)))
+        if where is None:
+            read = ray.remote(num_cpus=READ_CPUS)(_read_blocks)
+            for task in _tasks(groups, size):
+                got = read.options(num_returns=len(task)).remote(task, schema.names)
+                refs.extend(got if len(task) > 1 else [got])
+        else:
+            read = ray.remote(num_cpus=READ_CPUS)(_read_row_group)
+            for path, group, rows in groups:
+                pieces = max(1, -(-rows // size))
                 got = read.options(num_returns=pieces).remote(path, group, schema.names, where, pieces)
                 refs.extend(got if pieces > 1 else [got])
         if refs:
@@ -81,9 +89,57 @@ def dataset(stage: Stage, batch_size: int | None) -> tuple[Any, Any]:
     return ray.data.from_arrow_refs(refs or [ray.put(schema.empty_table())]), schema
 
 
+BLOCKS_PER_TASK = 16
+"""Blocks one read task makes (each of one batch)."""
+
+Span = tuple[str, int, int, int]
+"""Rows lo:hi of row group `group` of the file at `path`."""
+
+
+def _tasks(groups: list[tuple[str, int, int]], size: int) -> list[list[list[Span]]]:
+    """The files' row groups end to end, cut into blocks of exactly `size` rows (the last one shorter),
+    as the local stream batches them, and the blocks into read tasks of `BLOCKS_PER_TASK`."""
+    tasks: list[list[list[Span]]] = [[]]
+    block: list[Span] = []
+    filled = 0
+    for path, group, rows in groups:
+        lo = 0
+        while lo < rows:
+            hi = min(rows, lo + size - filled)
+            block.append((path, group, lo, hi))
+            filled, lo = filled + hi - lo, hi
+            if filled == size:
+                if len(tasks[-1]) == BLOCKS_PER_TASK:
+                    tasks.append([])
+                tasks[-1].append(block)
+                block, filled = [], 0
+    if block:
+        if len(tasks[-1]) == BLOCKS_PER_TASK:
+            tasks.append([])
+        tasks[-1].append(block)
+    return [task for task in tasks if task]
+
+
+def _read_blocks(blocks: list[list[Span]], columns: list[str]) -> Any:
+    """The blocks' rows, projected, each block one table (a read task)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    held: tuple[tuple[str, int], Any] | None = None
+    out = []
+    for block in blocks:
+        parts = []
+        for path, group, lo, hi in block:
+            if held is None or held[0] != (path, group):
+                held = ((path, group), pq.ParquetFile(path).read_row_group(group, columns=columns))
+            parts.append(held[1].slice(lo, hi - lo))
+        out.append(pa.concat_tables(parts) if len(parts) > 1 else parts[0])
+    return out[0] if len(out) == 1 else tuple(out)
+
+
 def _read_row_group(path: str, group: int, columns: list[str], where: Any, pieces: int) -> Any:
     """One row group of a Parquet file, projected and filtered, in `pieces` blocks of about a batch each
-    (a read task: every actor downstream gets blocks even from a file of one row group)."""
+    (a read task; with a filter the blocks cannot be cut where the local stream's batches end)."""
     import pyarrow.parquet as pq
 
     table = pq.ParquetFile(path).read_row_group(group, columns=columns)

@@ -164,12 +164,16 @@ class MCKPSolver:
 
     def solve_partitioned(self, problem: PartitionedProblem) -> AssignmentResult:
         """The plan `solve` makes for `problem.whole()`, found partition by partition (`mckp_partitions`)
-        without arrays for all units but the plan. Count limits are solved on `problem.whole()` in memory."""
+        without arrays for all units but the plan. Count limits, and an exact budget the partitioned fill
+        misses (which `solve` repairs), are solved on `problem.whole()` in memory."""
         if problem.has_count_limits:
             return self.solve(problem.whole())
         from plugins.solvers.mckp_partitions import local_workers, solve
 
-        return solve(problem, local_workers(problem, self.keep_units))
+        result = solve(problem, local_workers(problem, self.keep_units))
+        if result.status == "not_solved" and problem.budget_sense == "==":
+            return self.solve(problem.whole())
+        return result
 
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
         started = time.perf_counter()
@@ -186,7 +190,7 @@ class MCKPSolver:
         else:
             relaxation = relax(problem, options, hull)
             plan, bound, status, message = plan_from(problem, options, relaxation.rank, relaxation.left,
-                                                     relaxation.value)
+                                                     relaxation.value, price=relaxation.price)
         done = time.perf_counter()
         return assignment_result(problem, plan, bound=bound, status=status, backend="mckp",
                                  build_seconds=built - started, solve_seconds=done - built, message=message)
@@ -230,14 +234,23 @@ def relax(problem: AssignmentProblem, options: Options, hull: Hull) -> Relaxatio
 
 
 def plan_from(problem: AssignmentProblem, options: Options, rank: np.ndarray, left: float, bound: float,
-              counts: Counts | None = None) -> tuple[np.ndarray | None, float, str, str]:
+              counts: Counts | None = None, price: float | None = None) -> tuple[np.ndarray | None, float, str, str]:
     """The plan at option ranks `rank` once the budget `left` is filled (within `counts`' limits),
-    with its status against `bound`."""
+    with its status against `bound`. An exact budget the fill misses is repaired (`mckp_exact`) when
+    the relaxation's `price` is given and there are no count limits."""
     exact = problem.budget_sense == "=="
     tol = tolerance(problem.budget)
     rank, left = _fill(options, rank, left, exact, tol, counts)
     if exact and abs(left) > tol:
-        return _unmet_equality(problem, bound, left)
+        steps = _cost_steps(problem)
+        repaired = None
+        if counts is None and price is not None:
+            from plugins.solvers.mckp_exact import repair
+
+            repaired = repair(options, rank, problem.budget, price, steps)
+        if repaired is None:
+            return unmet_equality(problem.budget, bound, left, steps)
+        rank = repaired
     units = np.arange(rank.size)
     plan = options.original[rank, units]
     plan = np.where(plan >= problem.shape[1], -1, plan).astype(np.int64)
@@ -362,10 +375,9 @@ def _fill(options: Options, rank: np.ndarray, left: float, exact: bool, tol: flo
     return rank, left
 
 
-def _unmet_equality(problem: AssignmentProblem, bound: float, left: float) -> tuple[None, float, str, str]:
-    """Prove the exact budget unreachable when all costs share a decimal unit; otherwise say it was not found."""
-    costs = np.unique(np.r_[problem.costs.ravel(), 0.0] if problem.allow_none else problem.costs)
-    return unmet_equality(problem.budget, bound, left, decimal_steps(costs))
+def _cost_steps(problem: AssignmentProblem) -> list[int | None]:
+    """The `decimal_steps` of every cost a plan may pay (0 among them when a unit may go untreated)."""
+    return decimal_steps(np.unique(np.r_[problem.costs.ravel(), 0.0] if problem.allow_none else problem.costs))
 
 
 def decimal_steps(costs: np.ndarray) -> list[int | None]:

@@ -12,15 +12,23 @@ import math
 import sys
 import time
 from collections import deque
+from fractions import Fraction
 from itertools import repeat
 from typing import Literal
 
 import numpy as np
 
 from engine.errors import DataError, OptionError
-from engine.kinds.solver import AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
+from engine.kinds.solver import FEASIBILITY_TOL, AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
 from plugins.solvers.formulation import assignment_milp, plan_from_x, presolve_for
-from plugins.solvers.outcome import assignment_result
+from plugins.solvers.outcome import (
+    assignment_result,
+    infeasible_or_unbounded,
+    mckp_start,
+    no_worse_than,
+    proven_start,
+    start_x,
+)
 
 Backend = Literal["scip", "cp-sat", "glop", "highs"]
 
@@ -36,8 +44,15 @@ PRESOLVE_PARAMETER = {
     "highs": {True: "presolve=on", False: "presolve=off"},
 }
 """Each backend's own parameter that turns presolve on or off."""
+HINTED = frozenset({"scip", "cp-sat"})
+"""Backends given mckp's plan as a hint: OR-Tools 9.15's HiGHS crashes the process (a segfault) on one."""
+INFEASIBLE = "the backend proved that no plan meets every constraint"
 MAX_EXACT_DIGITS = 9
-"""CP-SAT needs integer coefficients: rows are scaled by a power of ten up to this many digits."""
+"""The objective is scaled by a power of ten up to this many digits (and rounded, its bound widened)."""
+MAX_DENOMINATOR = 10**9
+"""CP-SAT needs integer rows: each is scaled by the common denominator of its numbers, each at most this."""
+MAX_EXACT_INTEGER = 2.0**53
+"""A scaled row's terms and bounds together stay below this, so they are exact in doubles and int64."""
 
 
 class ORToolsSolver:
@@ -45,24 +60,36 @@ class ORToolsSolver:
 
     `time_limit` in seconds (None: none), `gap` the relative gap at which a MIP backend may
     stop, `threads` for the backends that use several (CP-SAT, HiGHS), `presolve` on or off (None:
-    the backend's default, except HiGHS on assignment problems, off). CP-SAT gets the model
+    the backend's default, except HiGHS on assignment problems, off). With `warm_start` an assignment
+    problem is first solved by `mckp`, whose plan is the backend's hint and is returned where the backend
+    finds none as good, its LP bound tightening the backend's. CP-SAT gets the model
     scaled to integers and its objective re-scored in floats, its bound widened by the
     rounding so that it stays proven.
     """
 
     def __init__(self, backend: Backend = "scip", time_limit: float | None = None, gap: float = 1e-9,
-                 threads: int | None = None, presolve: bool | None = None) -> None:
+                 threads: int | None = None, presolve: bool | None = None, warm_start: bool = True) -> None:
         self.backend = backend
         self.time_limit = time_limit
         self.gap = gap
         self.threads = threads
         self.presolve = presolve
+        self.warm_start = warm_start
 
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
         started = time.perf_counter()
+        start = mckp_start(problem) if self.warm_start else None
+        proven = proven_start(start, self.gap, f"ortools-{self.backend}")
+        if proven is not None:
+            return proven
         milp = assignment_milp(problem)
         formulated = time.perf_counter() - started
-        solved = self._solve_milp(milp, assignment=True)
+        hint = None if start is None else start_x(problem, start)
+        return no_worse_than(start, self._solve_assignment(problem, milp, hint, formulated))
+
+    def _solve_assignment(self, problem: AssignmentProblem, milp: MILPProblem, hint: np.ndarray | None,
+                          formulated: float) -> AssignmentResult:
+        solved = self._solve_milp(milp, assignment=True, hint=hint)
         lp = self.backend in LP_ONLY
         plan = None if solved.x is None else plan_from_x(problem, solved.x, threshold=1 - 1e-6 if lp else 0.5)
         result = assignment_result(
@@ -75,9 +102,13 @@ class ORToolsSolver:
         return result
 
     def solve_milp(self, problem: MILPProblem) -> MILPResult:
+        if self.backend in LP_ONLY and problem.integrality is not None and problem.integrality.any():
+            raise DataError(f"{self.backend} solves linear programs only, and this model has "
+                            f"{int((problem.integrality != 0).sum())} integer variables: use backend 'scip', "
+                            "'highs' or 'cp-sat', or give no integrality to solve the relaxation")
         return self._solve_milp(problem, assignment=False)
 
-    def _solve_milp(self, problem: MILPProblem, assignment: bool) -> MILPResult:
+    def _solve_milp(self, problem: MILPProblem, assignment: bool, hint: np.ndarray | None = None) -> MILPResult:
         from ortools.linear_solver.python import model_builder_helper as mbh
 
         solver = mbh.ModelSolverHelper(NATIVE_NAMES[self.backend])
@@ -94,7 +125,7 @@ class ORToolsSolver:
         c, A, lo, hi, lb, ub, integral = problem.arrays()
         objective_scale, slack = 1.0, 0.0
         if self.backend == "cp-sat":
-            A, lo, hi = _integer_rows(A, lo, hi, integral)
+            A, lo, hi = _integer_rows(A, lo, hi, lb, ub, integral)
             c, objective_scale, slack = _integer_objective(c, lb, ub)
             reason = _unreachable_equality(A, lo, hi)
             if reason:
@@ -104,6 +135,8 @@ class ORToolsSolver:
         model.fill_model_from_sparse_data(lb, ub, c, lo, hi, A)
         if self.backend not in LP_ONLY:
             deque(map(model.set_var_integrality, np.flatnonzero(integral).tolist(), repeat(True)), maxlen=0)
+            if hint is not None and self.backend in HINTED:
+                deque(map(model.add_hint, range(hint.size), hint.tolist()), maxlen=0)
         model.set_maximize(problem.maximize)
         built = time.perf_counter()
         self._configure(solver, presolve_for(self.backend, self.presolve, assignment))
@@ -111,6 +144,10 @@ class ORToolsSolver:
         _STARTED.add(self.backend)
         solved = time.perf_counter()
         status, message = _status(solver, mbh, self.time_limit is not None)
+        if status == "infeasible" and (self.backend in LP_ONLY or "unbounded" in message.lower()):
+            said = (message if message != INFEASIBLE
+                    else f"{self.backend}: infeasible (it says so for unbounded models too)")
+            status, message = infeasible_or_unbounded(lambda check: self._solve_milp(check, assignment), problem, said)
         x = np.asarray(solver.variable_values(), float) if solver.has_solution() else None
         objective = float(problem.c @ x) if x is not None else math.nan
         if self.backend in LP_ONLY:
@@ -146,7 +183,7 @@ def _status(solver: object, mbh: object, limited: bool) -> tuple[str, str]:
     if code == mbh.SolveStatus.FEASIBLE:
         return ("time_limit" if limited else "feasible"), text
     if code == mbh.SolveStatus.INFEASIBLE:
-        return "infeasible", text or "the backend proved that no plan meets every constraint"
+        return "infeasible", text or INFEASIBLE
     if code == mbh.SolveStatus.UNBOUNDED:
         return "unbounded", text or "the objective can grow without limit"
     if code == mbh.SolveStatus.NOT_SOLVED and limited:
@@ -160,39 +197,68 @@ def _with_status(result: AssignmentResult, status: str, message: str) -> Assignm
     return attrs.evolve(result, status=status, message=message)
 
 
-def _decimal_exponent(values: np.ndarray) -> np.ndarray:
-    """Per value, the fewest decimal digits (0..MAX_EXACT_DIGITS) that make it an integer; -1 when none do."""
-    digits = np.full(values.shape, -1)
-    for d in range(MAX_EXACT_DIGITS, -1, -1):
-        scaled = values * 10.0**d
-        exact = np.abs(scaled - np.round(scaled)) <= 1e-9 * np.maximum(1.0, np.abs(scaled))
-        digits = np.where(exact, d, digits)
-    return digits
+def _denominators(values: np.ndarray) -> np.ndarray:
+    """Per value, the smallest denominator q <= MAX_DENOMINATOR with p/q exactly that float; 0 when none.
+
+    The float must be the double nearest p/q, so 0.1 is 1/10 and 2/3 is 2/3, but a value with more
+    digits than a small denominator holds gets 0 and is refused, never rounded.
+    """
+    unique, inverse = np.unique(values, return_inverse=True)
+    found = np.zeros(unique.size, dtype=np.int64)
+    for i, v in enumerate(unique.tolist()):
+        fraction = Fraction(v).limit_denominator(MAX_DENOMINATOR)
+        found[i] = fraction.denominator if float(fraction) == v else 0
+    return found[inverse.reshape(-1)].reshape(values.shape)
 
 
-def _integer_rows(A, lo: np.ndarray, hi: np.ndarray, integral: np.ndarray) -> tuple:  # noqa: ANN001
-    """Each row times the power of ten that makes its coefficients and finite bounds integers."""
+def _integer_rows(A, lo: np.ndarray, hi: np.ndarray, lb: np.ndarray, ub: np.ndarray,  # noqa: ANN001
+                  integral: np.ndarray) -> tuple:
+    """Each row times the least common denominator of its coefficients and finite bounds: exact integers.
+
+    A row is refused when one of its numbers is no fraction with a denominator up to MAX_DENOMINATOR,
+    or when its scaled terms could reach MAX_EXACT_INTEGER (no longer exact in doubles).
+    """
     if not integral.all():
         raise DataError("cp-sat needs every variable integer; this model has continuous ones: "
                         "use backend 'scip' or 'highs'")
-    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
-    need = np.zeros(A.shape[0], int)
-    need_data = _decimal_exponent(A.data)
-    np.maximum.at(need, rows, need_data)
+    m = A.shape[0]
+    rows = np.repeat(np.arange(m), np.diff(A.indptr))
+    reach = np.maximum(np.abs(lb), np.abs(ub))[A.indices]
+    reach = np.where(np.isfinite(reach), np.maximum(reach, 1.0), 1.0)
+    entries = [(rows, _denominators(A.data))]
     for bounds in (lo, hi):
-        finite = np.isfinite(bounds)
-        need[finite] = np.maximum(need[finite], _decimal_exponent(bounds[finite]))
-    unscalable = np.bincount(rows[need_data < 0], minlength=A.shape[0]) > 0
+        finite = np.flatnonzero(np.isfinite(bounds))
+        entries.append((finite, _denominators(bounds[finite])))
+    factor = np.ones(m, dtype=object)
+    for where, denominators in entries:
+        for r, q in zip(where.tolist(), denominators.tolist()):
+            factor[r] = math.lcm(factor[r], q) if q else 0
+    size = np.bincount(rows, weights=np.abs(A.data) * reach, minlength=m)
     for bounds in (lo, hi):
-        unscalable[np.isfinite(bounds)] |= _decimal_exponent(bounds[np.isfinite(bounds)]) < 0
+        size = size + np.where(np.isfinite(bounds), np.abs(bounds), 0.0)
+    scaled = np.array([float(f) for f in factor]) * size
+    unscalable = (factor == 0) | ~(scaled < MAX_EXACT_INTEGER)
     if unscalable.any():
-        raise DataError(f"cp-sat needs coefficients with at most {MAX_EXACT_DIGITS} decimals; "
-                        f"{int(unscalable.sum())} constraint rows have more (the first is row "
-                        f"{int(np.flatnonzero(unscalable)[0])}): use backend 'scip' or 'highs'")
-    factor = 10.0**need
+        first = int(np.flatnonzero(unscalable)[0])
+        raise DataError(f"cp-sat needs integer coefficients: each constraint row is scaled by the common "
+                        f"denominator of its numbers, which must be fractions with denominators up to "
+                        f"{MAX_DENOMINATOR} (at most 9 decimals) small enough together; {int(unscalable.sum())} "
+                        f"rows are not (the first is row {first}), so they cannot be scaled exactly: round "
+                        f"the costs, or use backend 'scip' or 'highs'")
+    factor = factor.astype(float)
     A = A.multiply(factor[:, None]).tocsr()
     A.data = np.round(A.data)
-    return A, np.round(lo * factor), np.round(hi * factor)
+    return A, _scaled_side(lo, factor, np.ceil, -1.0), _scaled_side(hi, factor, np.floor, 1.0)
+
+
+def _scaled_side(bounds: np.ndarray, factor: np.ndarray, rounded: object, sign: float) -> np.ndarray:
+    """A row side times its factor, widened by the feasibility tolerance as `violations` allows it, to an integer.
+
+    An equality row keeps its one integer where the tolerance reaches no other; it becomes a range otherwise.
+    """
+    exact = np.round(bounds * factor)
+    widened = rounded((bounds + sign * FEASIBILITY_TOL * np.maximum(1.0, np.abs(bounds))) * factor)
+    return np.where(np.isfinite(bounds), np.maximum(exact, widened) if sign > 0 else np.minimum(exact, widened), bounds)
 
 
 def _integer_objective(c: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -201,7 +267,7 @@ def _integer_objective(c: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> tuple[n
     if not np.isfinite(reach[c != 0]).all():
         raise DataError("cp-sat needs finite bounds on every variable with an objective coefficient")
     size = float(np.abs(c) @ np.where(c != 0, reach, 0.0))
-    digits = min(MAX_EXACT_DIGITS, int(math.floor(math.log10(2.0**52 / size)))) if size > 0 else 0
+    digits = min(MAX_EXACT_DIGITS, math.floor(52 * math.log10(2.0) - math.log10(size))) if size > 0 else 0
     scale = 10.0**digits
     rounded = np.round(c * scale)
     slack = float(np.abs(c - rounded / scale) @ np.where(c != 0, reach, 0.0))
@@ -209,7 +275,7 @@ def _integer_objective(c: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> tuple[n
 
 
 def _unreachable_equality(A, lo: np.ndarray, hi: np.ndarray) -> str:  # noqa: ANN001
-    """Why an integer equality row cannot hold: its coefficients share a factor that its right-hand side lacks.
+    """Why an integer row cannot hold: its coefficients share a factor that no value between its sides has.
 
     CP-SAT rejects such a model as invalid instead of calling it infeasible, so it is caught here.
     """
@@ -217,9 +283,9 @@ def _unreachable_equality(A, lo: np.ndarray, hi: np.ndarray) -> str:  # noqa: AN
     if filled.size == 0:
         return ""
     factors = np.gcd.reduceat(np.abs(A.data).astype(np.int64), A.indptr[:-1][filled])
-    broken = np.flatnonzero((lo[filled] == hi[filled]) & (np.mod(hi[filled], factors) != 0))
+    broken = np.flatnonzero(np.floor(hi[filled] / factors) < np.ceil(lo[filled] / factors))
     if broken.size == 0:
         return ""
     r, factor = int(filled[broken[0]]), int(factors[broken[0]])
-    return (f"equality row {r} cannot hold in integers: its coefficients (scaled to integers) are all "
-            f"multiples of {factor} but its right-hand side {hi[r]:g} is not")
+    return (f"row {r} cannot hold in integers: its coefficients (scaled to integers) are all multiples of "
+            f"{factor} but no multiple lies between its sides {lo[r]:g} and {hi[r]:g}")

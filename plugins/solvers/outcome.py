@@ -4,11 +4,12 @@ what a backend found into an AssignmentResult whose status the plan itself backs
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from engine.errors import DataError
-from engine.kinds.solver import AssignmentProblem, AssignmentResult
+from engine.kinds.solver import AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
 
 FOUND = ("optimal", "feasible", "time_limit")
 
@@ -44,3 +45,80 @@ def refuse_count_limits(problem: AssignmentProblem, solver: str) -> None:
     if problem.has_count_limits:
         raise DataError(f"the {solver} solver does not handle per-treatment count limits (min_count/max_count); "
                         "use the ortools or pulp solver, which do")
+
+
+def infeasible_or_unbounded(solve: Callable[[MILPProblem], MILPResult], problem: MILPProblem,
+                            said: str) -> tuple[str, str]:
+    """Tell infeasible from unbounded for a backend that reported one without knowing which (`said`, its
+    words): the same rows with a zero objective are feasible exactly when the model is unbounded."""
+    import attrs
+
+    if not problem.c.any():
+        return "infeasible", ("no point meets every constraint (with no objective nothing is unbounded; "
+                              f"the backend said: {said})")
+    check = solve(attrs.evolve(problem, c=np.zeros(problem.num_variables)))
+    if check.status in FOUND:
+        return "unbounded", f"the objective can grow without limit (the backend said: {said})"
+    if check.status == "infeasible":
+        return "infeasible", f"no point meets every constraint (the backend said: {said})"
+    return "infeasible_or_unbounded", f"the backend said: {said}; a check with a zero objective gave {check.status}"
+
+
+def mckp_start(problem: AssignmentProblem) -> AssignmentResult | None:
+    """`mckp`'s plan and LP bound, the start a MILP backend is given (None when mckp found no plan)."""
+    from plugins.solvers.mckp import MCKPSolver
+
+    start = MCKPSolver().solve(problem)
+    return start if start.status in FOUND else None
+
+
+def proven_start(start: AssignmentResult | None, gap: float, backend: str) -> AssignmentResult | None:
+    """`start` as the backend's result when its own bound already proves it within the backend's `gap`: the
+    backend could only confirm it, so it is not run (None otherwise)."""
+    import attrs
+
+    if start is None or not start.gap_rel <= gap:
+        return None
+    return attrs.evolve(start, backend=backend, status="optimal",
+                        message=f"mckp's plan, the start, is within gap {gap:g} of its LP bound, which proves it; "
+                                f"{backend} was not run")
+
+
+def start_x(problem: AssignmentProblem, start: AssignmentResult) -> np.ndarray:
+    """The plan as the 0/1 x of `formulation.assignment_milp`."""
+    n, k = problem.shape
+    x = np.zeros((n, k))
+    treated = np.flatnonzero(start.assignment >= 0)
+    x[treated, start.assignment[treated]] = 1.0
+    return x.ravel()
+
+
+def no_worse_than(start: AssignmentResult | None, result: AssignmentResult) -> AssignmentResult:
+    """The backend's result, or `start`'s plan where the backend returned none (an "infeasible" that the
+    start's checked plan refutes included) or a worse one; the bound is the tighter of the two proven
+    bounds, and the status and message say which plan this is."""
+    import attrs
+
+    if start is None:
+        return result
+    bounds = [b for b in (result.bound, start.bound) if math.isfinite(b)]
+    bound = min(bounds) if bounds else math.nan
+    found = result.status in FOUND and math.isfinite(result.objective)
+    if found and result.objective >= start.objective:
+        status = _certified(result.objective, bound, result.status)
+        message = result.message if status == result.status else "certified by mckp's LP bound"
+        return attrs.evolve(result, bound=bound, status=status, message=message)
+    if result.status == "unbounded":
+        return result
+    said = (f"its best plan scores {result.objective:.10g}" if found
+            else f"it found no plan ({result.status}: {result.message or 'no message'}), though mckp's "
+                 "plan meets every constraint")
+    fallback = "time_limit" if result.status == "time_limit" or "time limit" in result.message else "feasible"
+    return attrs.evolve(result, assignment=start.assignment, objective=start.objective, total_cost=start.total_cost,
+                        bound=bound, status=_certified(start.objective, bound, fallback),
+                        message=f"{result.backend} did not improve on mckp's plan, its start: {said}")
+
+
+def _certified(objective: float, bound: float, otherwise: str) -> str:
+    """"optimal" where the bound proves the objective optimal, `otherwise` else."""
+    return "optimal" if bound - objective <= 1e-9 * max(1.0, abs(bound)) else otherwise

@@ -12,6 +12,7 @@ import gc
 import math
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
 from typing import Literal
@@ -19,13 +20,28 @@ from typing import Literal
 import numpy as np
 
 from engine.errors import OptionError
-from engine.kinds.solver import AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
+from engine.kinds.solver import FEASIBILITY_TOL, AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
 from plugins.solvers.formulation import assignment_milp, plan_from_x, presolve_for
-from plugins.solvers.outcome import assignment_result
+from plugins.solvers.mckp import OVERRUN
+from plugins.solvers.outcome import (
+    FOUND,
+    assignment_result,
+    infeasible_or_unbounded,
+    mckp_start,
+    no_worse_than,
+    proven_start,
+    start_x,
+)
 
 Backend = Literal["highs", "cbc"]
 
 PREFERENCE = ("highs", "cbc")
+WIDENED = frozenset({"cbc"})
+"""Backends given an assignment model's equality rows as two inequalities: CBC calls 1.981223673809933 x + y
+== 2.981223673809933 over binaries infeasible (x = y = 1 meets it to the last bit), and any range around it
+feasible. `solve_milp` keeps equalities exact (continuous variables would take the slack)."""
+WARM_STARTS = frozenset({"cbc"})
+"""Backends that PuLP hands a MIP start (CBC through its .mst file; PuLP's highspy HiGHS reads none)."""
 PRESOLVE_VALUE = {"highs": {True: "on", False: "off"}, "cbc": {True: True, False: False}}
 """How each backend's PuLP class takes presolve on or off (HiGHS's option, CBC's argument)."""
 
@@ -36,55 +52,69 @@ class PulpSolver:
     CBC is PuLP's bundled binary (PULP_CBC_CMD, which PuLP 3.3 marks deprecated for 4.0).
 
     `time_limit` in seconds (None: none), `gap` the relative gap at which to stop, `presolve` on
-    or off (None: the backend's default, except HiGHS on assignment problems, off).
+    or off (None: the backend's default, except HiGHS on assignment problems, off). With `warm_start`
+    an assignment problem is first solved by `mckp`: its plan is CBC's MIP start, and is returned where
+    the backend finds none as good, its LP bound tightening the backend's.
     """
 
     def __init__(self, backend: Backend | None = None, time_limit: float | None = None, gap: float = 1e-9,
-                 presolve: bool | None = None) -> None:
+                 presolve: bool | None = None, warm_start: bool = True) -> None:
         self.backend = backend
         self.time_limit = time_limit
         self.gap = gap
         self.presolve = presolve
+        self.warm_start = warm_start
 
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
         started = time.perf_counter()
+        start = mckp_start(problem) if self.warm_start else None
+        proven = proven_start(start, self.gap, f"pulp-{self.backend or PREFERENCE[0]}")
+        if proven is not None:
+            return proven
         milp = assignment_milp(problem)
         formulated = time.perf_counter() - started
-        solved = self._solve_milp(milp, assignment=True)
+        solved = self._solve_milp(milp, assignment=True, hint=None if start is None else start_x(problem, start))
         plan = None if solved.x is None else plan_from_x(problem, solved.x)
-        return assignment_result(
+        return no_worse_than(start, assignment_result(
             problem, plan, bound=solved.bound, status=solved.status, backend=solved.backend,
             build_seconds=formulated + solved.build_seconds, solve_seconds=solved.solve_seconds,
             message=solved.message,
-        )
+        ))
 
     def solve_milp(self, problem: MILPProblem) -> MILPResult:
         return self._solve_milp(problem, assignment=False)
 
-    def _solve_milp(self, problem: MILPProblem, assignment: bool) -> MILPResult:
+    def _solve_milp(self, problem: MILPProblem, assignment: bool, hint: np.ndarray | None = None) -> MILPResult:
         import pulp
 
-        backend, solver = self._solver(pulp, assignment)
+        backend, solver = self._solver(pulp, assignment, hint is not None)
         started = time.perf_counter()
-        model, variables = build_model(pulp, problem)
+        model, variables = build_model(pulp, problem, widen_equalities=assignment and backend in WIDENED)
+        if hint is not None and backend in WARM_STARTS:
+            deque(map(pulp.LpVariable.setInitialValue, variables, hint.tolist()), maxlen=0)
         built = time.perf_counter()
         model.solve(solver)
         solved = time.perf_counter()
         status, message = _status(pulp, model, self.time_limit is not None)
+        if status == "infeasible_or_unbounded":
+            status, message = infeasible_or_unbounded(lambda check: self._solve_milp(check, assignment), problem,
+                                                      message)
         x = None
-        if status in ("optimal", "feasible", "time_limit"):
-            x = np.array([v.varValue for v in variables], dtype=float)
+        if status in FOUND:
+            x = _values(variables, problem)
         objective = float(problem.c @ x) if x is not None else math.nan
         bound = _bound(model, backend, status, objective, problem.maximize, self.gap)
         return MILPResult(x, objective, bound, status, f"pulp-{backend}", problem.maximize,
                           built - started, solved - built, message)
 
-    def _solver(self, pulp: object, assignment: bool) -> tuple[str, object]:
+    def _solver(self, pulp: object, assignment: bool, warm: bool = False) -> tuple[str, object]:
         options = {"msg": False, "gapRel": self.gap, "timeLimit": self.time_limit}
         makers = {"highs": pulp.HiGHS, "cbc": pulp.PULP_CBC_CMD}
         for name in (self.backend,) if self.backend else PREFERENCE:
             presolve = presolve_for(name, self.presolve, assignment)
             extra = {} if presolve is None else {"presolve": PRESOLVE_VALUE[name][presolve]}
+            if warm and name in WARM_STARTS:
+                extra["warmStart"] = True
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "PULP_CBC_CMD is deprecated", DeprecationWarning)
                 solver = makers[name](**options, **extra)
@@ -95,7 +125,7 @@ class PulpSolver:
                           f"PuLP has {pulp.listSolvers(onlyAvailable=True)}: install highspy, or choose another backend")
 
 
-def build_model(pulp: object, problem: MILPProblem) -> tuple[object, list]:
+def build_model(pulp: object, problem: MILPProblem, widen_equalities: bool = False) -> tuple[object, list]:
     """A PuLP problem from the MILP's arrays (rows are `<=` or, where lo == hi, `==`), with no
     Python-level loop body of our own.
 
@@ -105,9 +135,10 @@ def build_model(pulp: object, problem: MILPProblem) -> tuple[object, list]:
     join the model through `extend`, which leaves collecting their variables to the solve (PuLP
     does that there again anyway, where `addConstraint` would walk every term now as well), and
     are named only by the model's keys, which is where PuLP's HiGHS and MPS writers read names.
+    `widen_equalities` writes each equality row as two inequalities half the feasibility tolerance apart.
     """
     with _collector_paused():
-        return _build(pulp, problem)
+        return _build(pulp, problem, widen_equalities)
 
 
 @contextlib.contextmanager
@@ -123,8 +154,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _build(pulp: object, problem: MILPProblem) -> tuple[object, list]:
+def _build(pulp: object, problem: MILPProblem, widen_equalities: bool) -> tuple[object, list]:
     c, A, lo, hi, lb, ub, integral = problem.arrays()
+    if widen_equalities:
+        A, lo, hi = _widened(A, lo, hi)
     model = pulp.LpProblem("hookyard", pulp.LpMaximize if problem.maximize else pulp.LpMinimize)
     variables = list(map(model.add_variable, [f"x{i}" for i in range(c.size)], _per_item(lb, _pulp_bounds),
                          _per_item(ub, _pulp_bounds), _per_item(integral, _pulp_categories(pulp))))
@@ -137,6 +170,19 @@ def _build(pulp: object, problem: MILPProblem) -> tuple[object, list]:
     constraints = map(pulp.LpConstraint, map(pulp.LpAffineExpression, terms), senses, repeat(None), hi.tolist())
     model.extend(dict(zip([f"r{r}" for r in range(A.shape[0])], constraints)))
     return model, variables
+
+
+def _widened(A, lo: np.ndarray, hi: np.ndarray) -> tuple:  # noqa: ANN001
+    """Each equality row as a row `<=` its right-hand side plus half its tolerance and one `>=` it less that."""
+    import scipy.sparse as sp
+
+    equal = np.flatnonzero(lo == hi)
+    slack = OVERRUN * FEASIBILITY_TOL * np.maximum(1.0, np.abs(hi[equal]))
+    upper = hi.copy()
+    upper[equal] += slack
+    lower = np.where(lo == hi, -np.inf, lo)
+    return (sp.vstack([A, -A[equal]], format="csr"), np.concatenate([lower, np.full(equal.size, -np.inf)]),
+            np.concatenate([upper, slack - lo[equal]]))
 
 
 def _pulp_bounds(values: np.ndarray) -> np.ndarray:
@@ -162,7 +208,24 @@ def _per_item(values: np.ndarray, to_pulp: Callable[[np.ndarray], np.ndarray]) -
     return to_pulp(values).tolist()
 
 
+def _values(variables: list, problem: MILPProblem) -> np.ndarray:
+    """x from PuLP's variables; one in no row and not in the objective, which PuLP leaves None (NaN),
+    takes the value within its bounds nearest 0 (any value there is optimal)."""
+    x = np.array([v.varValue for v in variables], dtype=float)
+    free = np.isnan(x)
+    if free.any():
+        _, _, _, _, lb, ub, integral = problem.arrays()
+        lo, hi = np.where(integral, np.ceil(lb), lb), np.where(integral, np.floor(ub), ub)
+        x[free] = np.clip(0.0, lo[free], hi[free])
+    return x
+
+
 def _status(pulp: object, model: object, limited: bool) -> tuple[str, str]:
+    highs = getattr(model, "solverModel", None)
+    if highs is not None and hasattr(highs, "getModelStatus"):
+        words = highs.modelStatusToString(highs.getModelStatus())
+        if "infeasible or unbounded" in words.lower() or "unbounded or infeasible" in words.lower():
+            return "infeasible_or_unbounded", f"HiGHS: {words}"
     solution = model.sol_status
     if solution == pulp.LpSolutionOptimal:
         return "optimal", ""

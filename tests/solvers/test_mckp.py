@@ -43,7 +43,7 @@ def tied_problem(seed: int, **settings) -> AssignmentProblem:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_mckp_bound_is_the_lp_relaxation_value(seed: int, settings: dict) -> None:
     problem = tied_problem(seed, **settings)
-    lp = engine.solver("ortools", backend="glop").solve(problem)
+    lp = engine.solver("ortools", backend="glop", warm_start=False).solve(problem)
     native = engine.solver("mckp").solve(problem)
     assert lp.bound == pytest.approx(native.bound, rel=1e-9, abs=1e-9)
     assert native.status in ("optimal", "feasible") and not problem.violations(native.assignment)

@@ -65,7 +65,7 @@ def medium_problem(seed: int, n: int, k: int, sense: str, per_unit: bool) -> tup
 ])
 def test_within_a_small_certified_gap_of_scip(seed: int, n: int, k: int, sense: str, per_unit: bool) -> None:
     problem, unlimited_bound = medium_problem(seed, n, k, sense, per_unit)
-    exact = engine.solver("ortools", backend="scip").solve(problem)
+    exact = engine.solver("ortools", backend="scip", warm_start=False).solve(problem)
     native = engine.solver("mckp").solve(problem)
     assert exact.status == "optimal"
     assert native.status in FOUND and problem.violations(native.assignment) == []
@@ -93,7 +93,7 @@ def test_exact_counts_are_met() -> None:
     result = engine.solver("mckp").solve(problem)
     assert result.status in FOUND
     assert np.bincount(result.assignment[result.assignment >= 0], minlength=3).tolist() == [50, 40, 30]
-    exact = engine.solver("ortools", backend="scip").solve(problem)
+    exact = engine.solver("ortools", backend="scip", warm_start=False).solve(problem)
     assert exact.objective - 1e-9 <= result.bound and result.objective <= exact.objective + 1e-9
 
 

@@ -42,6 +42,14 @@ def test_every_run_appends_its_events(tmp_path: Path) -> None:
     assert (step["step"], step["plugin"], step["rows_out"], step["status"]) == ("source", "memory", 5, "ok")
     assert events[0]["run_id"] == events[2]["run_id"] != events[3]["run_id"]
     assert events[2]["status"] == "ok" and events[2]["pipeline"] == "logged"
+    assert (step["index"], events[0]["quiet"]) == (1, False)
+
+
+def test_an_observer_learns_that_the_run_is_quiet(tmp_path: Path) -> None:
+    log = tmp_path / "runs.jsonl"
+    result = run(tmp_path, "run", "logged.toml", "--quiet", HOOKYARD_RUNLOG=str(log))
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+    assert json.loads(log.read_text().splitlines()[0])["quiet"] is True
 
 
 def test_a_failed_run_is_logged_with_its_error(tmp_path: Path) -> None:

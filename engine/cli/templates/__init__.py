@@ -50,5 +50,7 @@ TEMPLATES: dict[str, KindTemplate] = {
                      ("pyarrow",), ("projection", "filters"), "Change _load to read your format."),
         KindTemplate("sink", "Sink", "JSON lines, streamed into a file that appears whole or not at all",
                      ("pyarrow",), (), "Change how each batch is written; keep writing through atomic_path."),
+        KindTemplate("executor", "Executor", "runs pipelines in this process in small batches",
+                     ("pyarrow",), (), "Replace run and fit with dispatch to your engine; the suite compares you with local."),
     )
 }
