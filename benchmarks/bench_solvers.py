@@ -30,6 +30,7 @@ import numpy as np
 import engine
 from engine.cli.solve import generate
 from engine.kinds.solver import AssignmentProblem
+from engine.testing.solver import feasible_exact_problem
 
 
 LARGE_BACKENDS = (
@@ -130,19 +131,6 @@ def with_binding_limits(problem: AssignmentProblem) -> AssignmentProblem:
 
 EXACT_BUDGET_PROBLEMS = 200
 """Random feasible problems with a budget '==' on which `mckp`'s share of plans found is measured."""
-
-
-def feasible_exact_problem(seed: int) -> AssignmentProblem:
-    """20 to 3,000 units, 1 to 4 treatments, costs on a grid of 0.05 (per unit or per treatment), and a
-    budget that a random plan spends exactly: feasible by construction."""
-    rng = np.random.default_rng(seed)
-    n, k = int(rng.integers(20, 3000)), int(rng.integers(1, 5))
-    grid = np.array([0.1, 0.2, 0.3, 0.25, 0.5, 1.0, 0.05])[: int(rng.integers(2, 8))]
-    costs = rng.choice(grid, size=(n, k) if rng.random() < 0.5 else (k,))
-    plan = rng.integers(-1, k, n)
-    paid = np.broadcast_to(costs, (n, k))[plan >= 0, plan[plan >= 0]]
-    return AssignmentProblem(rng.normal(0.5, 0.5, (n, k)), costs, round(float(paid.sum()), 2), budget_sense="==",
-                             objective="net" if rng.random() < 0.5 else "value")
 
 
 def exact_budget_solved_share(count: int) -> float:

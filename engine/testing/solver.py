@@ -63,6 +63,21 @@ def random_tiny_problem(seed: int) -> AssignmentProblem:
                              objective="value" if rng.random() < 0.3 else "net", allow_none=bool(rng.random() < 0.8))
 
 
+def feasible_exact_problem(seed: int, most_units: int = 3000) -> AssignmentProblem:
+    """20 to `most_units` units, 1 to 4 treatments, costs on a grid of 0.05 (per unit or per treatment) and
+    a budget '==' that a random plan spends exactly: feasible by construction."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(20, most_units)), int(rng.integers(1, 5))
+    grid = np.array([0.1, 0.2, 0.3, 0.25, 0.5, 1.0, 0.05])[: int(rng.integers(2, 8))]
+    costs = rng.choice(grid, size=(n, k) if rng.random() < 0.5 else (k,))
+    plan = rng.integers(-1, k, n)
+    paid = np.broadcast_to(costs, (n, k))[plan >= 0, plan[plan >= 0]]
+    return AssignmentProblem(rng.normal(0.5, 0.5, (n, k)), costs, round(float(paid.sum()), 2), budget_sense="==",
+                             objective="net" if rng.random() < 0.5 else "value")
+
+
 SETTINGS = [
     {},
     {"budget_sense": "=="},

@@ -7,21 +7,10 @@ import numpy as np
 import pytest
 
 import engine
-from engine.kinds.solver import AssignmentProblem, PartitionedProblem
+from engine.kinds.solver import PartitionedProblem
+from engine.testing.solver import feasible_exact_problem
 
 FOUND = ("optimal", "feasible")
-
-
-def feasible_exact_problem(seed: int, most_units: int = 3000) -> AssignmentProblem:
-    """Costs on a grid of 0.05, per unit or per treatment, and a budget some random plan spends exactly."""
-    rng = np.random.default_rng(seed)
-    n, k = int(rng.integers(20, most_units)), int(rng.integers(1, 5))
-    grid = np.array([0.1, 0.2, 0.3, 0.25, 0.5, 1.0, 0.05])[: int(rng.integers(2, 8))]
-    costs = rng.choice(grid, size=(n, k) if rng.random() < 0.5 else (k,))
-    plan = rng.integers(-1, k, n)
-    paid = np.broadcast_to(costs, (n, k))[plan >= 0, plan[plan >= 0]]
-    return AssignmentProblem(rng.normal(0.5, 0.5, (n, k)), costs, round(float(paid.sum()), 2), budget_sense="==",
-                             objective="net" if rng.random() < 0.5 else "value")
 
 
 def test_mckp_finds_a_plan_for_nearly_every_feasible_exact_budget() -> None:
