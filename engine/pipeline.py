@@ -123,10 +123,14 @@ class Pipeline:
         return f"{prefix}step {index + 1} '{step.id}' ({step.kind} '{step.plugin_label}')"
 
     def validate(self, *, with_input: bool = False) -> list[str]:
-        """Every problem with the pipeline, without running anything. `with_input`: a table is given to run()."""
+        """Every problem with the pipeline, without running anything. `with_input`: a table is given to run().
+        In strict mode a registry problem (a name conflict, a plugin that fails to load) raises first,
+        once, as itself rather than as a problem of the steps that happen to ask the registry."""
         problems: list[str] = []
         if not self.steps:
             return ["the pipeline has no steps"]
+        if self.registry.strict:
+            self.registry.check()
         available = {"table"} if with_input else set()
         ids = [s.id for s in self.steps]
         for i, step in enumerate(self.steps):

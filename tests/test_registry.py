@@ -88,6 +88,10 @@ def test_strict_mode_makes_a_conflict_an_error_at_discovery(site, monkeypatch) -
     monkeypatch.setenv("HOOKYARD_STRICT_PLUGINS", "1")
     with pytest.raises(engine.PluginConflictError, match="acme-one.*acme-two"):
         engine.plugins()
+    pipeline = engine.Pipeline([engine.Step("source", "memory", options={"data": {"a": [1]}})])
+    with pytest.raises(engine.PluginConflictError, match="acme-one.*acme-two") as caught:
+        pipeline.validate()
+    assert "step 1" not in str(caught.value), "a registry problem is reported as itself, not blamed on a step"
 
 
 def test_missing_requirements_are_listed_with_the_install_command(site) -> None:
