@@ -274,6 +274,9 @@ def test_a_sampled_run_reports_which_figures_come_from_the_sample(tmp_path: Path
     run = pipeline.run(collect=450)
     sampled = build_report(run, pipeline).figures
     assert "sampled" not in whole
+    overlap = whole["overlap"]
+    assert list(overlap) == ["T1", "T2", "T3"] and len(overlap["T1"]["bin_edges"]) == len(overlap["T1"]["treated"]) + 1
+    assert 0 <= overlap["T2"]["clipped_share"] <= 1 and sampled["overlap"] == overlap, "fitted once, not sampled"
     note = sampled["sampled"]
     assert (note["rows"], note["kept"], note["share"]) == (900, 450, 0.5)
     assert note["sections"] == ["cate", "headline", "frontier", "oracle"]

@@ -69,8 +69,9 @@ def run_step(
 
     Without `features`, every numeric column but the outcome, the treatment and true-effect
     columns is a feature; the fit resolves them once, so later batches and bundles use exactly
-    those columns. Facts added: "effects" (the new columns), "treatments" (their names) and, when
-    the true effects are known, "true_effects" (one column per treatment, same order).
+    those columns. Facts added: "effects" (the new columns), "treatments" (their names), when
+    the true effects are known "true_effects" (one column per treatment, same order), and when the
+    estimator reports its overlap (`overlap_`: per arm the propensity histogram) "overlap".
     """
     from engine.stages import run_in_memory
 
@@ -184,6 +185,9 @@ class Apply:
         truth = true_effect_columns(table, names, self.true_effects)
         if truth:
             self.facts["true_effects"] = truth
+        overlap = getattr(self.plugin, "overlap_", None)
+        if overlap:
+            self.facts["overlap"] = overlap
 
     def finish(self) -> dict[str, Any]:
         return {}

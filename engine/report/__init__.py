@@ -7,7 +7,8 @@ and report.html with PNG plots, written into a folder that appears whole or not 
     print(report.data["figures"]["headline"])
 
 Sections appear when the run's facts allow them: effect estimates against the truth (PEHE and a
-scatter per treatment), the solver's objective, bound and gap, the plan against `naive` at the
+scatter per treatment), the estimator's overlap (propensity histograms per arm, the share clipped),
+the solver's objective, bound and gap, the plan against `naive` at the
 run's budget and across budgets, the plan against the oracle, and the plugins that ran. A streamed
 run too large to keep every row keeps a seeded sample; the figures drawn from rows then come from
 that sample and the report says which ("sampled").
@@ -24,13 +25,20 @@ from typing import Any
 import attrs
 
 from engine.errors import PluginMissingError
-from engine.report.figures import TIMING_KEYS, cate_section, planning_sections, sampled_note, solver_section
+from engine.report.figures import (
+    TIMING_KEYS,
+    cate_section,
+    overlap_section,
+    planning_sections,
+    sampled_note,
+    solver_section,
+)
 from engine.report.folder import atomic_folder, check_target
 
 SCHEMA = 1
 ROWS = 1_000_000
 """The most rows of a run's final table a report works from; past it, a seeded sample of this many."""
-PLOT_FILES = {"cate": "cate.png", "frontier": "frontier.png"}
+PLOT_FILES = {"cate": "cate.png", "frontier": "frontier.png", "overlap": "overlap.png"}
 
 __all__ = ["Report", "build_report", "check_target", "outputs", "require_matplotlib"]
 
@@ -58,6 +66,8 @@ class Report:
             drawn: dict[str, str] = {}
             if figures.get("cate", {}).get("pehe") and self.table is not None:
                 drawn["cate"] = plots.cate_scatter(self.table, figures["cate"], fresh / PLOT_FILES["cate"]).name
+            if figures.get("overlap"):
+                drawn["overlap"] = plots.overlap(figures["overlap"], fresh / PLOT_FILES["overlap"]).name
             if figures.get("frontier"):
                 headline = figures["headline"]
                 drawn["frontier"] = plots.frontier(figures["frontier"], headline["budget"],
@@ -83,7 +93,8 @@ def build_report(result: Any, pipeline: Any = None) -> Report:
     flow = result.flow
     solver_label = next((r.name for r in result.steps if r.kind == "solver"), "solver")
     figures: dict[str, Any] = {}
-    for key, section in (("cate", cate_section(flow)), ("solver", solver_section(flow))):
+    for key, section in (("cate", cate_section(flow)), ("overlap", overlap_section(flow)),
+                         ("solver", solver_section(flow))):
         if section is not None:
             figures[key] = section
     if pipeline is not None:

@@ -52,6 +52,15 @@ def _means(flow: Flow, columns: Any, treatments: list[str]) -> dict[str, float]:
     return {t: float(pc.mean(flow.table.column(c)).as_py()) for t, c in zip(treatments, columns)}
 
 
+def overlap_section(flow: Flow) -> dict[str, Any] | None:
+    """Per treatment the estimator's propensity histogram, treated against control, and the share of
+    propensities it clipped: where the arms do not overlap, the effects there are extrapolated."""
+    overlap = flow.facts.get("overlap")
+    if not isinstance(overlap, Mapping) or not overlap:
+        return None
+    return {str(arm): dict(histogram) for arm, histogram in overlap.items()}
+
+
 def solver_section(flow: Flow) -> dict[str, Any] | None:
     """The solver's result summary (status, objective, proven bound and gap), timings aside."""
     summary = flow.facts.get("solver")

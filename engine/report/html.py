@@ -58,6 +58,15 @@ def render(data: Mapping[str, Any], plots: Mapping[str, str]) -> str:
         parts.append(_table(["treatment", "mean estimated", "mean true", "PEHE"], rows))
         if "cate" in plots:
             parts.append(f"<img src='{escape(plots['cate'])}' alt='estimated against true effect per treatment'>")
+    overlap = figures.get("overlap")
+    if overlap:
+        parts.append("<h2>Overlap</h2>")
+        parts.append("<p>The estimator's out-of-fold propensity of each treatment, over its treated rows and "
+                     "the control rows; where one arm has no rows the effects there are extrapolated.</p>")
+        parts.append(_table(["treatment", "propensities clipped"],
+                            [[arm, f"{100 * h['clipped_share']:.1f}%"] for arm, h in overlap.items()]))
+        if "overlap" in plots:
+            parts.append(f"<img src='{escape(plots['overlap'])}' alt='propensity histograms per treatment'>")
     solver = figures.get("solver")
     if solver:
         parts.append("<h2>Solver</h2>")

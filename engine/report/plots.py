@@ -59,6 +59,23 @@ def frontier(section: Mapping[str, Any], budget: float, solver: str, path: Path)
     return _save(fig, path)
 
 
+def overlap(section: Mapping[str, Any], path: Path) -> Path:
+    """Per treatment, the propensity histogram of its treated rows against the control rows."""
+    plt = _pyplot()
+    arms = list(section)
+    fig, axes = plt.subplots(1, len(arms), figsize=(4.5 * len(arms), 3.6), squeeze=False)
+    for ax, arm in zip(axes[0], arms):
+        histogram = section[arm]
+        edges = histogram["bin_edges"]
+        for rows, color in (("treated", "tab:blue"), ("control", "tab:orange")):
+            ax.stairs(histogram[rows], edges, color=color, label=rows)
+        ax.set_title(f"{arm}: {100 * histogram['clipped_share']:.1f}% clipped")
+        ax.set_xlabel(f"P(T = {arm} | X), out of fold")
+        ax.set_ylabel("rows")
+        ax.legend(fontsize="small")
+    return _save(fig, path)
+
+
 def _save(fig: Any, path: Path) -> Path:
     plt = _pyplot()
     fig.tight_layout()
