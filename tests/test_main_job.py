@@ -61,8 +61,8 @@ def test_the_job_writes_the_assignment_and_a_report_with_the_figures(small_run) 
     assert table.num_rows == 1500
     plan = table.column("assignment").to_numpy()
     assert set(plan.tolist()) <= {-1, 0, 1, 2} and (plan >= 0).any()
-    assert sorted(files(folder / REPORT)) == ["cate.png", "frontier.png", "report.html", "report.json"]
-    for png in ("cate.png", "frontier.png"):
+    assert sorted(files(folder / REPORT)) == ["cate.png", "frontier.png", "overlap.png", "report.html", "report.json"]
+    for png in ("cate.png", "frontier.png", "overlap.png"):
         assert (folder / REPORT / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     report = json.loads((folder / REPORT / "report.json").read_text())
@@ -94,7 +94,8 @@ def test_the_job_writes_the_assignment_and_a_report_with_the_figures(small_run) 
     assert 0 < oracle["share_of_oracle_pct"] <= 100 + 1e-6
 
     page = (folder / REPORT / "report.html").read_text()
-    for text in ("cate.png", "frontier.png", "PEHE", "Against the oracle", "dml",
+    assert sorted(got["overlap"]) == ["T1", "T2", "T3"]
+    for text in ("cate.png", "frontier.png", "overlap.png", "Overlap", "PEHE", "Against the oracle", "dml",
                  f"{head['lift_estimated_pct']:+.1f}%", f"{head['lift_true_pct']:+.1f}%"):
         assert text in page
 
