@@ -215,9 +215,12 @@ def test_ctrl_c_shuts_down_the_cluster_the_run_started(work: Path) -> None:
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env={**env, "OMP_NUM_THREADS": "1"}, text=True)
     deadline = time.monotonic() + 120
-    while not _chain_workers() and time.monotonic() < deadline and child.poll() is None:
+    started: set[int] = set()
+    while time.monotonic() < deadline and child.poll() is None:
+        started = set(_processes(b"raylet")) - before
+        if started and _chain_workers():
+            break
         time.sleep(0.2)
-    started = set(_processes(b"raylet")) - before
     assert started and child.poll() is None, "the run should be streaming on a cluster of its own by now"
     child.send_signal(signal.SIGINT)
     _, stderr = child.communicate(timeout=120)
