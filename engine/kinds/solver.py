@@ -551,7 +551,6 @@ class Assign:
                          "max_count": max_count, "objective": objective, "allow_none": allow_none}
         self.effects: list[str] = []
         self.plan: Any = None
-        self.problem_solved: Any = None
 
     def take(self, table: Any, facts: dict[str, Any] | Any) -> tuple[Any, Any]:
         """The effect values (n, K) of one batch, and its per-unit costs (n, K) when costs name columns."""
@@ -602,7 +601,6 @@ class Assign:
             raise DataError(f"the solver found no plan ({result.status}: {result.message or 'no reason given'}); "
                             "nothing is written. Change the budget, its sense or the limits, or set the step "
                             "param allow_no_plan = true to write every row unassigned")
-        self.problem_solved = problem
         self.plan = np.asarray(result.assignment, dtype=np.int64)
         return {"assignment": self.column, "solver": {**result.summary(), "treatments": self.effects}}
 
