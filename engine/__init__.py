@@ -30,7 +30,7 @@ from engine.errors import (
 from engine.hookspecs import hookimpl, hookspec
 from engine.kinds import KINDS
 from engine.records import PluginInfo, Registration
-from engine.registry import PluginLoadWarning, default_registry
+from engine.registry import ObserverWarning, PluginLoadWarning, default_registry
 
 if TYPE_CHECKING:
     from engine.kinds.cate import CATEEstimator
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
-    "KINDS", "ConfigError", "DataError", "HookyardError", "NotFittedError", "OptionError", "Pipeline",
+    "KINDS", "ConfigError", "DataError", "HookyardError", "NotFittedError", "ObserverWarning", "OptionError", "Pipeline",
     "PipelineError", "PipelineValidationError", "PluginBuildError", "PluginConflictError", "PluginError",
     "PluginInfo", "PluginLoadError", "PluginLoadWarning", "PluginMissingError", "Registration", "RunResult",
     "StateError", "Step",
@@ -137,7 +137,8 @@ def save(plugin: Any, path: Any, **kwargs: Any) -> Any:
 
 
 def load(path: Any) -> Any:
-    """Rebuild a plugin saved with `save`, through the registry."""
+    """Rebuild a plugin saved with `save`, through the registry; anything wrong with the file, however
+    hostile, is a StateError naming what (see `engine.persistence` and `engine.state_checks`)."""
     from engine import persistence
 
     return persistence.load(path)

@@ -1,77 +1,38 @@
-"""Files and folders the engine writes appear whole or not at all: write beside the target, then rename."""
+"""Files and folders the engine writes appear whole or not at all: each is written beside its target
+and renamed onto it when the run that wrote it commits (`engine.commit`), or at the end of the block
+when no run is open."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from engine import commit
+from engine.errors import ConfigError
+
+MARKER = ".hookyard"
+"""The file in every report or sweep folder Hookyard writes, saying so; only such a folder is replaced."""
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path in the target's folder; on success flush it to disk and rename it
-    onto the target.
-
-    On any error the temporary file is removed and the target is left as it was.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.fchmod(fd, 0o666 & ~umask())
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
+    """Yield a new empty file beside `target` to write its content in; it is flushed to disk and takes
+    the target's place when the run commits (at once outside a run). On any error it is removed and
+    the target is left as it was."""
+    with commit.output(target, folder=False) as staged:
+        yield staged
 
 
 @contextlib.contextmanager
 def atomic_folder(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a fresh folder beside `target` (with the umask's permissions); when the block succeeds it
-    replaces `target`, whose earlier folder is kept aside until the new one is in place. On any error
-    the new folder is removed and `target` is left as it was. Callers check first that `target` is
-    theirs to replace."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        os.chmod(fresh, 0o777 & ~umask())
-        yield fresh
-        _swap(fresh, target)
-    except BaseException:
-        shutil.rmtree(fresh, ignore_errors=True)
-        raise
-
-
-def _swap(fresh: Path, target: Path) -> None:
-    """Move `fresh` onto `target`, keeping an earlier folder aside until the new one is in place."""
-    if not target.exists():
-        os.replace(fresh, target)
-        return
-    old = target.parent / f".{target.name}.{secrets.token_hex(4)}.old"
-    os.replace(target, old)
-    try:
-        os.replace(fresh, target)
-    except BaseException:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def umask() -> int:
-    """The process umask (read by setting and restoring it: there is no other portable way)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Yield a new empty folder beside `target` to fill; it replaces `target` (kept aside until the new
+    folder is in place) when the run commits (at once outside a run). On any error it is removed and
+    `target` is left as it was. Callers check first that `target` is theirs to replace."""
+    with commit.output(target, folder=True) as staged:
+        yield staged
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> Path:
@@ -79,3 +40,41 @@ def write_text(target: str | os.PathLike[str], text: str) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)
+
+
+@contextlib.contextmanager
+def marked_folder(target: str | os.PathLike[str], kind: str) -> Iterator[Path]:
+    """`atomic_folder` for a folder of `kind` ("report", "sweep"): it may replace only a new or empty
+    folder or one holding the marker that Hookyard writes into every such folder, so that a location
+    chosen by mistake (`--report .`) can never delete a user's files."""
+    with atomic_folder(check_marked(target, kind)) as fresh:
+        (fresh / MARKER).write_text(json.dumps({"written_by": "hookyard", "kind": kind}) + "\n", encoding="utf-8")
+        yield fresh
+
+
+def check_marked(target: str | os.PathLike[str], kind: str) -> Path:
+    """`target` as a Path if `marked_folder` may write a `kind` folder there; otherwise a ConfigError saying why."""
+    target = Path(os.path.expanduser(os.fspath(target)))
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise ConfigError(f"the {kind} folder {str(target)!r} exists and is not a folder; choose another location")
+    if target.is_dir() and any(target.iterdir()) and _marker_kind(target) != kind:
+        raise ConfigError(
+            f"the {kind} folder {str(target)!r} holds files that are not a Hookyard {kind} (no {MARKER} marker "
+            f"says Hookyard wrote it); choose an empty or new folder, since a {kind} replaces the whole folder"
+        )
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"the {kind} folder {str(target)!r} cannot be made: {str(existing)!r} is a file; "
+                          "choose another location")
+    if not os.access(existing, os.W_OK):
+        raise ConfigError(f"the {kind} folder {str(target)!r} cannot be written ({str(existing)!r} is read-only); "
+                          "choose a location you can write to")
+    return target
+
+
+def _marker_kind(folder: Path) -> str | None:
+    try:
+        document = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document.get("kind") if isinstance(document, dict) and document.get("written_by") == "hookyard" else None

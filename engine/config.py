@@ -6,6 +6,9 @@ fitting on a seeded sample; executor: what runs it, `{ name = "local", options =
 `engine.pipeline.Pipeline`) and an array of `[[steps]]`, each with `kind`, `name`, optional `id`
 and `state` (a fitted plugin's state file), and the tables `options` (for the plugin) and `params`
 (for the step).
+
+A file is read only up to MAX_FILE_BYTES and may nest at most MAX_DEPTH levels, and no key or string
+in it may hold a NUL byte, so that hostile input is a ConfigError rather than a hang or a crash.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ConfigError, PipelineValidationError
+from engine.errors import ConfigError, PipelineValidationError, shorten
 from engine.names import did_you_mean
 from engine.pipeline import Pipeline, Step
 from engine.registry import Registry
@@ -28,8 +31,19 @@ TOP_KEYS = ("pipeline", "steps")
 PIPELINE_KEYS = ("name", "description", "report", "model", "fit_sample", "seed", "executor")
 STEP_KEYS = ("kind", "name", "id", "state", "options", "params")
 PATH_KEYS = ("report", "model")
-_STEP_HEADER = re.compile(r"^\s*\[\[\s*steps\s*\]\]")
+MAX_FILE_BYTES = 10_000_000
+"""The largest pipeline file read: a pipeline is a page of TOML, so more is the wrong file (/dev/zero)."""
+MAX_DEPTH = 100
+"""The deepest nesting of tables and lists a pipeline file may hold; a real one nests a few levels."""
+_STEP_HEADER = re.compile(r"""^\s*\[\[\s*(steps|"steps"|'steps')\s*\]\]""")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_STRING_OR_COMMENT = re.compile(r"\"\"\"|'''|[\"'#]")
+_STRING_REST = {  # from inside a string to just past its end; a multi-line one may end in up to 5 quotes
+    '"': re.compile(r'(?:[^"\\]|\\.)*"'),
+    "'": re.compile(r"[^']*'"),
+    '"""': re.compile(r'(?:[^"\\]|\\.|"(?!""))*""""{0,2}'),
+    "'''": re.compile(r"(?:[^']|'(?!''))*''''{0,2}"),
+}
 
 
 def load_pipeline(
@@ -39,14 +53,29 @@ def load_pipeline(
     registry: Registry | None = None,
 ) -> Pipeline:
     """Read a pipeline file, apply `overrides` ("step.field=value"), and build the Pipeline."""
-    path = Path(path)
+    return loads_pipeline(read_text(path), overrides, source=str(path), registry=registry)
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The text of a pipeline file: at most MAX_FILE_BYTES of UTF-8 (a device or pipe is read up to it)."""
+    shown = str(path)
+    if "\0" in shown:
+        raise ConfigError(f"the pipeline file's path {shorten(repr(shown))} holds a NUL byte, which no path can; give the file's real path")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise ConfigError("no such pipeline file", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the pipeline file: {exc}", path=str(path)) from exc
-    return loads_pipeline(text, overrides, source=str(path), registry=registry)
+        raise ConfigError("no such pipeline file", path=shown) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the pipeline file: {exc.strerror or exc}", path=shown) from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB, the most a pipeline file may be; "
+                          "a pipeline is a short TOML document, so check that this is the right file", path=shown)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the file is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8",
+                          path=shown) from None
 
 
 def loads_pipeline(
@@ -57,20 +86,58 @@ def loads_pipeline(
     registry: Registry | None = None,
 ) -> Pipeline:
     """Build a Pipeline from TOML text; structural problems are reported together with their lines."""
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        raise ConfigError(f"malformed TOML: {exc}", path=source, line=line) from exc
-    lines = [i + 1 for i, row in enumerate(text.splitlines()) if _STEP_HEADER.match(row)]
+    document = parse_toml(text, source)
     for override in overrides:
         apply_override(document, override)
-    return from_dict(document, source=source, lines=lines, registry=registry)
+    return from_dict(document, source=source, lines=step_lines(text), registry=registry)
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """The parsed TOML document; malformed or too deeply nested text is a ConfigError with its line."""
+    try:
+        return tomllib.loads(text)
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more digits than Python converts
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise ConfigError(f"malformed TOML: {exc}", path=source, line=line) from exc
+    except RecursionError:
+        raise ConfigError(_too_deep("the file"), path=source) from None
+
+
+def _too_deep(what: str) -> str:
+    return f"{what} nests tables or lists more than {MAX_DEPTH} levels deep; a pipeline needs a few"
 
 
 def _line_from_message(message: str) -> int | None:
     match = re.search(r"line (\d+)", message)
     return int(match.group(1)) if match else None
+
+
+def step_lines(text: str) -> list[int]:
+    """The line of each [[steps]] header in TOML `text` (tomllib gives no positions): a line inside a
+    multi-line string is not a header, so the scan follows strings and comments as TOML reads them."""
+    lines = []
+    open_string: str | None = None
+    for number, row in enumerate(text.split("\n"), 1):
+        if open_string is None and _STEP_HEADER.match(row):
+            lines.append(number)
+        open_string = _string_open_after(row, open_string)
+    return lines
+
+
+def _string_open_after(row: str, open_string: str | None) -> str | None:
+    """The multi-line string delimiter (\"\"\" or ''') still open at the end of `row`, given the one open
+    at its start; single-line strings and comments are skipped."""
+    i = 0
+    while True:
+        if open_string is not None:
+            closed = _STRING_REST[open_string].match(row, i)
+            if closed is None:
+                return open_string if len(open_string) == 3 else None
+            i, open_string = closed.end(), None
+        token = _STRING_OR_COMMENT.search(row, i)
+        if token is None or token.group() == "#":
+            return None
+        open_string, i = token.group(), token.end()
 
 
 def from_dict(
@@ -89,6 +156,7 @@ def from_dict(
     if not isinstance(head, Mapping):
         problems.append("'pipeline' must be a table: [pipeline] with name = \"...\"")
         head = {}
+    problems += _value_problems(head, "[pipeline]")
     problems += [f"[pipeline] has no key '{k}'; keys are {', '.join(PIPELINE_KEYS)}" for k in head if k not in PIPELINE_KEYS]
     for key in PATH_KEYS:
         value = head.get(key)
@@ -98,11 +166,11 @@ def from_dict(
     if not isinstance(raw_steps, list) or not raw_steps:
         problems.append("no steps: add one [[steps]] table per step, each with kind = \"...\" and name = \"...\"")
         raw_steps = []
-    lines = list(lines or [])
+    lines = list(lines or []) if len(lines or []) == len(raw_steps) else []
     steps = []
     for i, raw in enumerate(raw_steps):
-        line = lines[i] if i < len(lines) else None
-        where = f"{source}:{line}: step {i + 1}" if line else f"step {i + 1}"
+        where = f"{source}:{lines[i]}: step {i + 1}" if lines else f"step {i + 1}"
+        problems += _value_problems(raw, where)
         step, step_problems = _step(raw, where)
         problems += step_problems
         if step is not None:
@@ -120,6 +188,30 @@ def from_dict(
         raise PipelineValidationError(problems, source=source)
     return Pipeline(steps, name=str(head.get("name", Path(source).stem)), registry=registry, source=source,
                     locations=lines, **settings)
+
+
+def _value_problems(section: Any, where: str) -> list[str]:
+    """The keys in `section` whose name or string value holds a NUL byte, which no path or name can
+    hold. Nesting past MAX_DEPTH raises, so that no later walk over the document recurses without end;
+    the walk itself is iterative and keeps only tables and lists to visit."""
+    found = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(section, ())] if isinstance(section, (Mapping, list, tuple)) else []
+    while stack:
+        value, trail = stack.pop()
+        if len(trail) > MAX_DEPTH:
+            raise ConfigError(f"{where}: {_too_deep(_dotted(trail[:3]) + '...')}")
+        for key, item in value.items() if isinstance(value, Mapping) else enumerate(value):
+            if "\0" in str(key) or (isinstance(item, str) and "\0" in item):
+                found.append((*trail, key))
+            elif isinstance(item, (Mapping, list, tuple)):
+                stack.append((item, (*trail, key)))
+    return [f"{where}: {_dotted(trail)} holds a NUL byte (\\0), which no path or name can hold; remove it"
+            for trail in found]
+
+
+def _dotted(trail: tuple[Any, ...]) -> str:
+    """A key path as a person types it: options.columns[2]."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in trail).lstrip(".").replace("\0", "\\0")
 
 
 def _step(raw: Any, where: str) -> tuple[Step | None, list[str]]:
@@ -151,43 +243,68 @@ def apply_override(document: dict[str, Any], override: str) -> None:
     target, sep, raw_value = override.partition("=")
     parts = [p.strip() for p in target.strip().split(".")]
     if not sep or len(parts) < 2 or not all(parts):
-        raise ConfigError(f"--set {override!r}: expected STEP.FIELD=VALUE, for example solver.name=pulp")
-    value = parse_value(raw_value.strip())
+        raise ConfigError(f"--set {shorten(repr(override))}: expected STEP.FIELD=VALUE, for example solver.name=pulp")
+    try:
+        value = parse_value(raw_value.strip())
+    except RecursionError:
+        raise ConfigError(f"--set {shorten(repr(override))}: {_too_deep('the value')}") from None
     if parts[0] == "pipeline":
-        table = document.setdefault("pipeline", {})
-        for key in parts[1:-1]:
-            table = table.setdefault(key, {})
-            if not isinstance(table, dict):
-                raise ConfigError(f"--set {override!r}: pipeline.{key} is not a table")
-        table[parts[-1]] = value
+        _assign(document, parts, value, override, skip=0)
         return
-    steps = document.get("steps") or []
-    ids = [s.get("id") or s.get("kind") for s in steps if isinstance(s, Mapping)]
-    matches = [s for s in steps if isinstance(s, Mapping) and (s.get("id") or s.get("kind")) == parts[0]]
+    raw_steps = document.get("steps")
+    steps = [s for s in raw_steps if isinstance(s, dict)] if isinstance(raw_steps, list) else []
+    ids = [s.get("id") or s.get("kind") for s in steps]
+    matches = [s for s, step_id in zip(steps, ids) if step_id == parts[0]]
     if len(matches) != 1:
-        why = "matches several steps; give them ids" if matches else f"matches no step.{did_you_mean(parts[0], ids)}"
-        raise ConfigError(f"--set {override!r}: '{parts[0]}' {why} Steps are: {', '.join(map(str, ids))}.")
+        named = [i for i in ids if isinstance(i, str)]
+        why = "matches several steps; give them ids" if matches else f"matches no step.{did_you_mean(parts[0], named)}"
+        raise ConfigError(f"--set {shorten(repr(override))}: '{parts[0]}' {why} Steps are: {shorten(', '.join(named))}.")
     step = matches[0]
     field, rest = parts[1], parts[2:]
     if field in ("kind", "name", "id") and not rest:
         step[field] = value
         return
     if field not in ("options", "params"):
-        field, rest = "options", parts[1:]
-    if not rest:
-        raise ConfigError(f"--set {override!r}: name the option, for example {parts[0]}.{field}.KEY=VALUE")
-    table = step.setdefault(field, {})
-    for key in rest[:-1]:
-        table = table.setdefault(key, {})
-    table[rest[-1]] = value
+        parts = [parts[0], "options", *parts[1:]]
+    if len(parts) < 3:
+        raise ConfigError(f"--set {shorten(repr(override))}: name the option, for example {parts[0]}.{field}.KEY=VALUE")
+    _assign(step, parts, value, override, skip=1)
+
+
+def _assign(table: dict[str, Any], path: list[str], value: Any, override: str, *, skip: int) -> None:
+    """Set the value at `path` (past its first `skip` names, which chose `table`), making the tables
+    missing on the way; a key below a value that is not a table is refused, naming that value's path."""
+    keys = path[skip:]
+    for depth, key in enumerate(keys[:-1]):
+        below = table.setdefault(key, {})
+        if not isinstance(below, dict):
+            at = ".".join(path[:skip + depth + 1])
+            raise ConfigError(f"--set {shorten(repr(override))}: the value at {at} is {_a_kind_of(below)}, not a table, so it "
+                              f"has no key '{keys[depth + 1]}'; set {at}=VALUE to replace it")
+        table = below
+    table[keys[-1]] = value
+
+
+def _a_kind_of(value: Any) -> str:
+    """What a TOML value is, as a person says it: a number, a string, a list."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r:.40})"
+    if isinstance(value, str):
+        return f"a string ({value!r:.40})"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return f"a {type(value).__name__} ({value!s:.40})"
 
 
 def parse_value(text: str) -> Any:
     """A command-line value read as TOML when it is one ("3", "true", "[1, 2]"), else the string itself."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+        document = tomllib.loads(f"v = {text}")
+    except ValueError:  # not TOML (TOMLDecodeError), or an integer too long to convert
         return text
+    return document["v"] if len(document) == 1 else text
 
 
 def to_dict(pipeline: Pipeline) -> dict[str, Any]:

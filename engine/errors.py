@@ -99,3 +99,12 @@ class NotFittedError(HookyardError, ValueError, AttributeError):
 
 class DataError(HookyardError, ValueError):
     """Input data that the plugin cannot use as given."""
+
+
+def shorten(text: str, limit: int = 400) -> str:
+    """`text` as it is, or when longer than `limit` its head and tail around a note of its full
+    length, so that no message grows with the size of a value it quotes (a list of millions)."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 3 // 4, limit // 4
+    return f"{text[:head]}... [{len(text):,} characters in all] ...{text[-tail:]}"

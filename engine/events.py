@@ -1,7 +1,9 @@
-"""Records passed to the pipeline event hooks, so observers get one stable object per event."""
+"""Records passed to the pipeline event hooks, so observers get one stable object per event, and
+the caller that delivers them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -62,3 +64,24 @@ class StepFinished:
 
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
+
+
+class Observers:
+    """The pipeline event hooks as an executor calls them (`events.step_start(event=...)`), each
+    delivered through `notify(hook_name, event)` (`Registry.notify`: one observer at a time, so one
+    that raises is a warning, not the end of the run)."""
+
+    def __init__(self, notify: Callable[[str, Any], None]) -> None:
+        self._notify = notify
+
+    def pipeline_start(self, *, event: PipelineStarted) -> None:
+        self._notify("pipeline_start", event)
+
+    def step_start(self, *, event: StepStarted) -> None:
+        self._notify("step_start", event)
+
+    def step_end(self, *, event: StepFinished) -> None:
+        self._notify("step_end", event)
+
+    def pipeline_end(self, *, event: PipelineFinished) -> None:
+        self._notify("pipeline_end", event)

@@ -10,6 +10,8 @@ The plan comes from the steps' shapes (`engine.kinds.SHAPES`):
    input) through the stages: row-wise steps batch by batch, a solver in two passes (the second
    from a spool of the columns later steps need where it can tell), sinks writing as the batches
    come. The run keeps its final rows, or past `collect` rows a seeded sample.
+3. What the sinks wrote takes its place only when every step has succeeded, all together
+   (`engine.commit`); a caller that writes more (the report) opens the commit around the run.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from engine import progress
+from engine import commit, progress
 from engine.errors import ConfigError
 from engine.events import PipelineFinished, PipelineStarted, StepFinished, StepStarted
 from engine.flow import Flow
@@ -233,7 +235,7 @@ def execute(pipeline: Any, data: Any, *, settings: Any, collect: int | None = No
     from engine.pipeline import PluginRun, RunResult
 
     run = runner(pipeline, data, settings)
-    hook = pipeline.registry.hook
+    hook = pipeline.registry.events
     started = time.perf_counter()
     hook.pipeline_start(event=PipelineStarted(run.run_id, pipeline.name, tuple(s.id for s in pipeline.steps),
                                               time.time(), progress.quiet()))
@@ -242,16 +244,17 @@ def execute(pipeline: Any, data: Any, *, settings: Any, collect: int | None = No
     error: BaseException | None = None
     ran = 0
     try:
-        run.build()
-        if fit_only:
-            fitted = run.fit(describe=True)
-            ran = max(run.fits, default=0) + 1
-        else:
-            if run.fits:
-                run.fit()
-            with one_blas_thread():
-                table = run.stream(collect, pipeline.seed)
-            ran = len(pipeline.steps)
+        with commit.outputs():
+            run.build()
+            if fit_only:
+                fitted = run.fit(describe=True)
+                ran = max(run.fits, default=0) + 1
+            else:
+                if run.fits:
+                    run.fit()
+                with one_blas_thread():
+                    table = run.stream(collect, pipeline.seed)
+                ran = len(pipeline.steps)
     except BaseException as exc:
         error = exc
         raise

@@ -9,6 +9,8 @@ text: they travel as named parameters, and column names are always quoted identi
 from __future__ import annotations
 
 import difflib
+import itertools
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -220,29 +222,66 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+_NAME_PART = re.compile(r'\s*(?:"(?P<quoted>(?:[^"]|"")*)"|(?P<bare>[^."\s](?:[^."]*[^."\s])?))\s*')
+
+
+def table_name(name: Any, *, where: str) -> tuple[str, ...]:
+    """The parts of a table name, `table`, `schema.table` or `catalog.schema.table`, each bare
+    (`sales`, `odd name`) or double-quoted with inner quotes doubled (`"q1.sales"`); anything else
+    (an empty part, a stray quote, a fourth part) is an OptionError. Join them with `quote`."""
+    shape = ("give `table`, `schema.table` or `catalog.schema.table`, each part bare or in double quotes "
+             '(`"a.b"` for a name with a dot, `""` for a quote in it)')
+    if not isinstance(name, str):
+        raise OptionError(f"{where}: table must be a string; {shape}")
+    parts, rest = [], name
+    while True:
+        found = _NAME_PART.match(rest)
+        quoted = None if found is None else found["quoted"]
+        part = None if found is None else found["bare"] if quoted is None else quoted.replace('""', '"')
+        if not part:
+            raise OptionError(f"{where}: table {name!r:.100} has an empty or malformed part; {shape}")
+        parts.append(part)
+        rest = rest[found.end():]
+        if not rest:
+            break
+        if not rest.startswith("."):
+            raise OptionError(f"{where}: table {name!r:.100} is malformed at {rest!r:.40}; {shape}")
+        rest = rest[1:]
+    if len(parts) > 3:
+        raise OptionError(f"{where}: table {name!r:.100} has {len(parts)} dotted parts, at most 3 are allowed; {shape}")
+    return tuple(parts)
+
+
 def to_sql(expr: Expression, params: dict[str, Any], prefix: str = "hookyard_filter_") -> str:
-    """SQL text for `expr` with every value a named `$parameter` added to `params`."""
+    """SQL text for `expr` with every value a named `$parameter` added to `params`, under a name that
+    no key already in `params` has (DuckDB matches names case-insensitively), so a user's own
+    parameters are never overwritten."""
+    taken = {key.lower() for key in params}
+    counter = itertools.count(len(params))
 
     def bind(value: Any) -> str:
-        name = f"{prefix}{len(params)}"
+        name = next(f"{prefix}{i}" for i in counter if f"{prefix}{i}".lower() not in taken)
+        taken.add(name.lower())
         params[name] = value
         return f"${name}"
 
-    if isinstance(expr, Predicate):
-        column = quote(expr.column)
-        if expr.op in NULL_TESTS:
-            return f"{column} {expr.op.upper()}"
-        if expr.op in MEMBERSHIP:
-            if not expr.value:
-                return "FALSE" if expr.op == "in" else f"{column} IS NOT NULL"
-            values = ", ".join(bind(v) for v in expr.value)
-            return f"{column} {expr.op.upper()} ({values})"
-        sql_op = "=" if expr.op == "==" else expr.op
-        return f"{column} {sql_op} {bind(expr.value)}"
-    if isinstance(expr, Not):
-        return f"(NOT {to_sql(expr.part, params, prefix)})"
-    joiner = " AND " if isinstance(expr, And) else " OR "
-    return "(" + joiner.join(to_sql(part, params, prefix) for part in expr.parts) + ")"
+    def render(part: Expression) -> str:
+        if isinstance(part, Predicate):
+            column = quote(part.column)
+            if part.op in NULL_TESTS:
+                return f"{column} {part.op.upper()}"
+            if part.op in MEMBERSHIP:
+                if not part.value:
+                    return "FALSE" if part.op == "in" else f"{column} IS NOT NULL"
+                return f"{column} {part.op.upper()} ({', '.join(bind(v) for v in part.value)})"
+            sql_op = "=" if part.op == "==" else part.op
+            return f"{column} {sql_op} {bind(part.value)}"
+        if isinstance(part, Not):
+            return f"(NOT {render(part.part)})"
+        joiner = " AND " if isinstance(part, And) else " OR "
+        return "(" + joiner.join(map(render, part.parts)) + ")"
+
+    return render(expr)
 
 
 def to_arrow(expr: Expression) -> Any:

@@ -8,16 +8,20 @@ versions its own schema inside it.
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from engine import atomic
+from engine import state_checks as checks
 from engine.errors import StateError
 from engine.registry import Registry, default_registry
 
 FORMAT = "hookyard.state"
 FORMAT_VERSION = 1
+_INT_DIGITS = 20  # "-9223372036854775808" is the longest 64-bit integer
 
 
 @runtime_checkable
@@ -66,43 +70,89 @@ def save(plugin: Any, path: str | os.PathLike[str], **kwargs: Any) -> Path:
 
 
 def loads(text: str, *, source: str = "<string>", registry: Registry | None = None) -> Any:
-    """Rebuild a plugin from its JSON document through the registry."""
+    """Rebuild a plugin from its JSON document through the registry; anything wrong with the
+    document, however hostile, is a StateError saying what."""
     registry = registry or default_registry()
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StateError(f"{source} is not valid JSON (line {exc.lineno}: {exc.msg}); the file is corrupt") from exc
+    document = parse(text, source)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise StateError(f"{source} is not a hookyard state document (no \"format\": \"{FORMAT}\")")
     version = document.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        got = checks.shown(version)
+        raise checks.corrupt(f"{source}: format_version", f"must be a version number (1 or more), got {got}")
+    if version > FORMAT_VERSION:
         raise StateError(
             f"{source} has format_version {version!r}; this hookyard reads up to {FORMAT_VERSION}. "
             "Upgrade hookyard to load it."
         )
     for key in ("kind", "name", "state"):
         if key not in document:
-            raise StateError(f"{source} lacks the {key!r} field; the file is corrupt")
-    factory = registry.factory(document["kind"], document["name"])
+            raise StateError(f"{source} lacks the {key!r} field; {checks.RESAVE}")
+    kind = checks.require_str(document["kind"], f"{source}: kind")
+    name = checks.require_str(document["name"], f"{source}: name")
+    state = checks.require_object(document["state"], f"{source}: state")
+    factory = registry.factory(kind, name)
     if not hasattr(factory, "from_state"):
-        raise StateError(f"{document['kind']} '{document['name']}' cannot be loaded from state")
+        raise StateError(f"{kind} '{name}' cannot be loaded from state")
     try:
-        return factory.from_state(document["state"])
+        return factory.from_state(state)
     except StateError as exc:
         raise StateError(f"{source}: {exc}") from exc
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as exc:
         raise StateError(
-            f"{source}: the state of {document['kind']} '{document['name']}' is corrupt: {type(exc).__name__}: {exc}"
+            f"{source}: the state of {kind} '{name}' is corrupt: {type(exc).__name__}: {exc}; {checks.RESAVE}"
         ) from exc
+
+
+def parse(text: str, source: str) -> Any:
+    """The JSON value of `text`, refusing what no saved state holds: NaN and infinities, numbers
+    beyond 64-bit integers or doubles (10^400), and nesting deeper than checks.MAX_DEPTH."""
+
+    def integer(literal: str) -> int:
+        value = int(literal) if len(literal) <= _INT_DIGITS else None
+        if value is None or not -(2**63) <= value < 2**63:
+            raise _Refused(f"holds the integer {literal[:20]}... ({len(literal)} characters), beyond 64 bits")
+        return value
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            raise _Refused(f"holds the number {literal[:20]}, beyond the range of a double")
+        return value
+
+    def constant(literal: str) -> Any:
+        raise _Refused(f"holds {literal}, which is not a JSON number (engine.save never writes it)")
+
+    try:
+        value = json.loads(text, parse_int=integer, parse_float=number, parse_constant=constant)
+    except json.JSONDecodeError as exc:
+        raise StateError(f"{source} is not valid JSON (line {exc.lineno}: {exc.msg}); the file is corrupt") from exc
+    except _Refused as exc:
+        raise checks.corrupt(source, str(exc)) from None
+    except RecursionError:
+        raise checks.corrupt(source, f"nests arrays or objects more than {checks.MAX_DEPTH} deep") from None
+    return checks.require_depth(value, source)
+
+
+class _Refused(ValueError):
+    """A JSON literal that no saved state holds."""
 
 
 def load(path: str | os.PathLike[str], **kwargs: Any) -> Any:
     """Rebuild the plugin saved at `path`."""
+    return loads(read_text(path), source=str(path), **kwargs)
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The text of a state file, which must be a regular file (a device or a pipe never ends)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise StateError(f"{path} is not a regular file; give the path of a file written by engine.save")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise StateError(f"no state file at {path}") from None
     except UnicodeDecodeError as exc:
         raise StateError(f"{path} is not a text file; the file is corrupt ({exc.reason})") from exc
-    return loads(text, source=str(path), **kwargs)
+    except OSError as exc:
+        raise StateError(f"cannot read the state file {path}: {exc.strerror or exc}") from exc

@@ -193,12 +193,11 @@ class Pipeline:
 
     def _state_problems(self, where: str, kind: str, step: Step) -> list[str]:
         """A step's state file must exist and hold a state of the step's own kind and plugin."""
-        import json
+        from engine.persistence import parse, read_text
 
         try:
-            with open(step.state, encoding="utf-8") as handle:
-                document = json.load(handle)
-        except (OSError, ValueError) as exc:
+            document = parse(read_text(step.state), str(step.state))
+        except HookyardError as exc:
             return [f"{where}: cannot read its state file {step.state!r} ({exc}); write one with engine.save or hookyard fit"]
         if not isinstance(document, dict):
             return [f"{where}: {step.state!r} is not a hookyard state document"]

@@ -16,6 +16,7 @@ import pluggy
 from engine import hookspecs
 from engine.entrypoints import canonical as canonical_distribution
 from engine.entrypoints import EntryPoint, entry_points
+from engine.events import Observers
 from engine.errors import (
     OptionError,
     PluginBuildError,
@@ -48,6 +49,10 @@ class PluginLoadWarning(UserWarning):
     failed to import or validate, a name conflict, an undeclared extra, a misspelt selection."""
 
 
+class ObserverWarning(UserWarning):
+    """An observer's event hook raised; the run went on without it (in strict mode it is an error)."""
+
+
 def _env_list(value: str) -> set[str]:
     return {canonical_distribution(v) for v in value.split(",") if v.strip()}
 
@@ -76,6 +81,7 @@ class Registry:
         self._extras: dict[str, frozenset[str]] = {}
         self._skipped: dict[str, list[str]] = {}
         self._warned: set[str] = set()
+        self._observer_warned: set[tuple[str | None, str, str]] = set()
         self._failure: PluginError | None = None
 
     @property
@@ -405,6 +411,44 @@ class Registry:
         versions = dict(self._sources.values())
         return {dist: (versions.get(dist, "0"), tuple(sorted(hooks))) for dist, hooks in sorted(found.items())}
 
+    @property
+    def events(self) -> Observers:
+        """The pipeline event hooks, called as `events.step_start(event=...)`, each observer on its own."""
+        return Observers(self.notify)
+
+    def notify(self, hook_name: str, event: Any) -> None:
+        """Send `event` to every implementation of the event hook `hook_name`, one plugin at a time,
+        so that one which raises stops neither the run nor the other observers: its failure is an
+        ObserverWarning naming its distribution and hook, once per run and hook (in strict mode an
+        error)."""
+        caller = getattr(self.hook, hook_name)
+        implementers = list(dict.fromkeys(impl.plugin for impl in reversed(caller.get_hookimpls())))
+        for plugin in implementers:
+            others = [p for p in implementers if p is not plugin]
+            try:
+                self.plugin_manager.subset_hook_caller(hook_name, others)(event=event)
+            except Exception as exc:
+                self._observer_failed(self.plugin_manager.get_name(plugin) or repr(plugin), hook_name, event, exc)
+        if hook_name == "pipeline_end":
+            run = getattr(event, "run_id", None)
+            self._observer_warned = {key for key in self._observer_warned if key[0] != run}
+
+    def _observer_failed(self, plugin_name: str, hook_name: str, event: Any, exc: Exception) -> None:
+        dist, _ = self._sources.get(plugin_name, (LOCAL_DISTRIBUTION, "0"))
+        what = (f"the observer '{plugin_name}' of distribution '{dist}': its hook '{hook_name}' raised "
+                f"{type(exc).__name__}: {exc}")
+        if self.strict:
+            raise PluginError(f"{what} ({ENV_STRICT} is set, so this stops the run; unset it to make it a warning, "
+                              f"or set {ENV_DISABLE}={dist} to unload the observer)") from exc
+        key = (getattr(event, "run_id", None), plugin_name, hook_name)
+        if key in self._observer_warned:
+            return
+        self._observer_warned.add(key)
+        filename, lineno, module = _raised_at(exc) or ("<hookyard observers>", 0, "engine.registry")
+        warnings.warn_explicit(f"{what}; the run goes on without it (set {ENV_DISABLE}={dist} to unload it, "
+                               f"or {ENV_STRICT}=1 to make this an error)", ObserverWarning, filename, lineno,
+                               module=module)
+
     def find(self, obj: Any) -> PluginInfo | None:
         """The registration whose factory built `obj` (matched by class), or None."""
         cls = obj if isinstance(obj, type) else type(obj)
@@ -451,12 +495,12 @@ def _code_at(function: Any) -> Where:
 
 
 def _raised_at(exc: BaseException) -> Where | None:
-    """The outermost frame of `exc`'s traceback outside the engine and the import machinery: the
-    plugin's own line (a library it called may have raised deeper down)."""
+    """The outermost frame of `exc`'s traceback outside the engine, pluggy and the import machinery:
+    the plugin's own line (a library it called may have raised deeper down)."""
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if not filename.startswith(("<", _ENGINE_DIR, _IMPORTLIB_DIR)):
+        if not filename.startswith(("<", _ENGINE_DIR, _IMPORTLIB_DIR, _PLUGGY_DIR)):
             return (filename, tb.tb_lineno, tb.tb_frame.f_globals.get("__name__", ""))
         tb = tb.tb_next
     return None
@@ -474,6 +518,7 @@ def _unknown_hook_at(plugin: Any) -> Where | None:
 
 _ENGINE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _IMPORTLIB_DIR = os.path.dirname(os.path.abspath(importlib.__file__)) + os.sep
+_PLUGGY_DIR = os.path.dirname(os.path.abspath(pluggy.__file__)) + os.sep
 
 
 def _import_factory(info: PluginInfo) -> Any:

@@ -81,6 +81,8 @@ class Stage:
         while True:
             with self._own_work():
                 table = next(batches, _END)
+                if table is not _END:
+                    _require_unique_columns(table)
             if table is _END:
                 break
             rows += table.num_rows
@@ -108,6 +110,16 @@ class Stage:
 
 
 _END = object()
+
+
+def _require_unique_columns(table: Any) -> None:
+    """A stage's output may not hold two columns of one name (a step that adds a column the table
+    has): no later step could tell them apart and no file could be read back."""
+    names = table.column_names
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise DataError(f"its output has more than one column named {', '.join(map(repr, twice))}: it adds a column "
+                        "the table already has; have it name what it adds otherwise, or drop the earlier column")
 
 
 @attrs.define(eq=False)
@@ -307,7 +319,7 @@ class SinkStage(Stage):
             if failures:
                 raise failures[0] from None
             raise
-        self.context.facts["written"] = written
+        self.context.facts["written"] = (*self.context.facts.get("written", ()), written)
         if onward is not None:
             yield from onward.replay()
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import copy
 import itertools
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from engine.config import apply_override, from_dict
+from engine.config import apply_override, from_dict, parse_toml, read_text
 from engine.errors import ConfigError, HookyardError, PipelineValidationError
 from engine.kinds import KINDS
 from engine.names import normalize
@@ -121,12 +120,7 @@ def plan_sweep(path: str | Path, overrides: Sequence[str], *, max_runs: int | No
     """Read the file, expand the sweep and check every combination; raise listing every problem,
     each with its combination, before anything runs."""
     path = Path(path)
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("no such pipeline file", path=str(path)) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read the pipeline file: {exc}", path=str(path)) from exc
+    document = parse_toml(read_text(path), str(path))
     fixed, axes = axes_of(overrides)
     if not axes:
         raise ConfigError("nothing to sweep: give at least one --set STEP.FIELD=A,B,... with two or more values")

@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ConfigError
+from engine.atomic import check_marked
 from engine.sweep_runs import METRICS
 
 SCHEMA = 1
@@ -19,15 +19,9 @@ COLUMNS = ("value_estimated", "value_true", "lift_estimated_pct", "lift_true_pct
 
 
 def check_out(target: str | Path) -> Path:
-    """The comparison folder as a Path, if a sweep may (re)place it: new, empty or an earlier sweep's;
-    otherwise a ConfigError, so that `--out .` can never delete other files."""
-    target = Path(target).expanduser()
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise ConfigError(f"--out {str(target)!r} exists and is not a folder; choose another location")
-    if target.is_dir() and any(target.iterdir()) and not (target / "sweep.json").is_file():
-        raise ConfigError(f"--out {str(target)!r} holds files that are not a Hookyard sweep; choose an empty "
-                          "or new folder (a sweep replaces the whole folder)")
-    return target
+    """The comparison folder as a Path, if a sweep may (re)place it: new, empty or an earlier sweep's
+    (its `.hookyard` marker says so); otherwise a ConfigError, so that `--out .` can never delete other files."""
+    return check_marked(target, "sweep")
 
 
 def best_row(rows: Sequence[Mapping[str, Any]], metric: str) -> int | None:

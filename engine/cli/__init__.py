@@ -11,7 +11,7 @@ import traceback
 import warnings
 from collections.abc import Sequence
 
-from engine.errors import ConfigError, HookyardError
+from engine.errors import ConfigError, HookyardError, shorten
 
 COMMANDS = ("plugins", "show", "run", "fit", "apply", "validate", "solve", "sweep", "new-plugin")
 
@@ -27,8 +27,9 @@ environment:
                             (set but empty: built-ins only)
   HOOKYARD_DISABLE_PLUGINS  comma-separated distributions (or entry-point names) to skip;
                             'hookyard' skips every built-in plugin
-  HOOKYARD_STRICT_PLUGINS   1: a plugin that fails to load, a name claimed by two distributions
-                            or a misspelt name in these variables is an error, not a warning
+  HOOKYARD_STRICT_PLUGINS   1: a plugin that fails to load, a name claimed by two distributions,
+                            a misspelt name in these variables or an observer whose event hook
+                            raises is an error, not a warning
 """
 
 
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 error, 2 usage)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -77,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     warnings.showwarning = _show_warning
     try:
+        _refuse_nul(argv)
         _enter(args.chdir)
         _check_registry()
         status = int(args.handler(args) or 0)
@@ -91,6 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         return _fail(args, exc, f"unexpected {type(exc).__name__} (a bug; please report it)")
+
+
+def _refuse_nul(argv: Sequence[str]) -> None:
+    """No argument may hold a NUL byte: no path (the pipeline file, --report, --chdir) can, and
+    the operating system would refuse it only later, as a bare ValueError."""
+    for arg in argv:
+        if "\0" in arg:
+            raise ConfigError(f"the argument {shorten(repr(arg))} holds a NUL byte, which no path or name can hold; remove it")
 
 
 def _enter(folder: str | None) -> None:
@@ -127,13 +138,27 @@ def _fail(args: argparse.Namespace, exc: BaseException, label: str) -> int:
     if args.debug:
         traceback.print_exception(exc)
     else:
-        print(f"hookyard: {label}: {exc}", file=sys.stderr)
+        print(f"hookyard: {label}: {bounded(str(exc))}", file=sys.stderr)
         cause = exc.__cause__
         if cause is not None and str(cause) not in str(exc):
-            print(f"  caused by {type(cause).__name__}: {cause}", file=sys.stderr)
+            print(f"  caused by {type(cause).__name__}: {bounded(str(cause))}", file=sys.stderr)
         print("  (rerun with --debug for the traceback)", file=sys.stderr)
     return 1
 
 
+MAX_LINES, MAX_LINE = 40, 1000
+"""The most lines of one error or warning shown, and the most characters of each; --debug shows all."""
+
+
+def bounded(message: str) -> str:
+    """`message` cut to MAX_LINES lines of bounded length, saying what was left out, so that an error
+    quoting a huge value (an option list of millions) stays a readable line or two."""
+    lines = message.split("\n")
+    shown = [shorten(line, MAX_LINE) for line in lines[:MAX_LINES]]
+    if len(lines) > MAX_LINES:
+        shown.append(f"  ... and {len(lines) - MAX_LINES:,} more lines (rerun with --debug to see them all)")
+    return "\n".join(shown)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    print(f"hookyard: warning: {message}", file=sys.stderr)
+    print(f"hookyard: warning: {bounded(str(message))}", file=sys.stderr)

@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from engine import commit
 from engine.cli.output import stdout_to_stderr
 
 
@@ -17,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         description="Run a pipeline file. Steps are validated first and every problem reported at "
         "once; nothing runs until the whole pipeline is valid. After a successful run the report "
         "(report.html, report.json and plots) is written to the folder the file's [pipeline] report "
-        "names, or --report; like every output it appears whole or not at all.",
+        "names, or --report. The sinks' outputs and the report take their places together, only once all "
+        "of them have been written: a failing step or report, or a killed run, changes none of them; a "
+        "second run writing into the same folders meanwhile fails at once.",
         epilog="examples:\n  hookyard run examples/uplift.toml\n"
         "  hookyard run examples/uplift.toml --set solver.name=pulp --set cate.name=econml-linear-dml\n"
         "  hookyard run examples/uplift.toml --set source.n=2000 --set solver.params.budget=600 "
@@ -56,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_and_report(pipeline: Any, args: argparse.Namespace) -> int:
-    """Check and run `pipeline`, write its report where `args` say, print the summary (`run`, `apply`)."""
+    """Check and run `pipeline`, write its report where `args` say, print the summary (`run`, `apply`).
+    The run's outputs and its report commit together, only once both have succeeded (`engine.commit`)."""
     pipeline.check()
     folder = None if args.no_report else (args.report or pipeline.report)
     collect = 0
@@ -67,7 +71,7 @@ def run_and_report(pipeline: Any, args: argparse.Namespace) -> int:
         check_target(folder)
         collect = ROWS
     report = None
-    with stdout_to_stderr():
+    with stdout_to_stderr(), commit.outputs(*([os.path.dirname(os.path.abspath(folder))] if folder else [])):
         result = pipeline.run(collect=collect)
         if folder:
             from engine.report import build_report

@@ -7,10 +7,10 @@ import contextlib
 import json
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 from engine.cli.output import stdout_to_stderr
+from engine.cli.problem_file import MAX_ARRAY_BYTES, read_problem_file
 from engine.errors import DataError, OptionError
 
 DEFAULT_SOLVERS = ("mckp", "naive", "ortools", "pulp")
@@ -20,7 +20,9 @@ problem files:
   .npz   arrays 'values' (units x treatments), 'costs' (one per treatment, or units x treatments)
          and 'budget'; optional 'budget_sense' ('<=' or '=='), 'min_count', 'max_count'
          (one per treatment, NaN for none), 'objective' ('net' or 'value'), 'allow_none'
-  .json  one object with the same keys, arrays as (nested) lists
+  .json  one object with the same keys, arrays as (nested) lists (at most 64 MiB)
+  Each array of an .npz may hold at most 1 GiB. A '<=' budget above what every unit's dearest
+  treatment costs in all (inf included) does not bind: it is shown as that total.
 
 examples:
   hookyard solve --generate 30000 3 --budget-sense ==
@@ -44,23 +46,37 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     parser.add_argument("--solver", dest="solvers", action="append", metavar="NAME[:KEY=VALUE,...]",
                         help=f"a solver and its options, values read as JSON (repeatable; default: "
                         f"{' '.join(DEFAULT_SOLVERS)}, less those without count limits when the problem has them)")
-    parser.add_argument("--time-limit", type=float, help="seconds, for every solver with a time_limit option")
+    parser.add_argument("--time-limit", type=float, help="seconds (> 0), for every solver with a time_limit option")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON on stdout")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    problem = load_problem(args)
+    from engine.kinds.solver import AssignmentProblem, check_time_limit
+
+    time_limit = check_time_limit(args.time_limit, "--time-limit")
+    fields = problem_fields(args)
+    try:
+        problem = AssignmentProblem(**fields)
+    except DataError as exc:
+        raise DataError(f"{args.problem}: {exc}") if args.problem else exc from None
     with stdout_to_stderr() if args.json else contextlib.nullcontext():
-        rows = [solve_one(spec, problem, args.time_limit) for spec in args.solvers or default_solvers(problem)]
+        rows = [solve_one(spec, problem, time_limit) for spec in args.solvers or default_solvers(problem)]
     n, k = problem.shape
     if args.json:
         print(json.dumps({"units": n, "treatments": k, "budget": problem.budget,
                           "budget_sense": problem.budget_sense, "results": rows}, indent=2))
     else:
-        print(f"{n:,} units x {k} treatments, budget {problem.budget:g} ({problem.budget_sense})")
+        print(f"{n:,} units x {k} treatments, {budget_line(float(fields['budget']), problem)}")
         print(format_table(rows))
     return 0
+
+
+def budget_line(given: float, problem: Any) -> str:
+    """The budget solved for, and the one given where that was lowered (a '<=' budget above what any
+    plan can spend)."""
+    line = f"budget {problem.budget:g} ({problem.budget_sense})"
+    return line if given == problem.budget else f"{line}: {given:g} was given, more than any plan can spend"
 
 
 def default_solvers(problem: Any) -> tuple[str, ...]:
@@ -74,10 +90,8 @@ def default_solvers(problem: Any) -> tuple[str, ...]:
                  if "count_limits" in engine.plugin_info("solver", name).registration.capabilities)
 
 
-def load_problem(args: argparse.Namespace) -> Any:
-    """The problem from the file named, or generated; --budget and --budget-sense override either."""
-    from engine.kinds.solver import AssignmentProblem
-
+def problem_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The problem's fields from the file named, or generated; --budget and --budget-sense override either."""
     if (args.problem is None) == (args.generate is None):
         raise OptionError("give a problem file or --generate UNITS TREATMENTS (one of them)")
     fields = read_problem_file(args.problem) if args.problem else generate(*args.generate, seed=args.seed)
@@ -88,44 +102,22 @@ def load_problem(args: argparse.Namespace) -> Any:
     missing = {"values", "costs", "budget"} - set(fields)
     if missing:
         raise DataError(f"the problem lacks {sorted(missing)}; see `hookyard solve --help` for the file format")
-    return AssignmentProblem(**fields)
-
-
-FIELDS = ("values", "costs", "budget", "budget_sense", "min_count", "max_count", "objective", "allow_none")
-
-
-def read_problem_file(path: str) -> dict[str, Any]:
-    """The problem's fields from a .npz or .json file (see EPILOG for the keys)."""
-    import numpy as np
-
-    file = Path(path)
-    if not file.is_file():
-        raise DataError(f"no problem file {path!r}")
-    if file.suffix == ".npz":
-        with np.load(file, allow_pickle=False) as data:
-            raw = {key: data[key] for key in data.files}
-        raw = {key: value.item() if value.ndim == 0 else value for key, value in raw.items()}
-    elif file.suffix == ".json":
-        try:
-            raw = json.loads(file.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}: not valid JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise DataError(f"{path}: expected one JSON object with keys {list(FIELDS)}")
-    else:
-        raise DataError(f"{path}: problem files are .npz or .json, not {file.suffix or 'no suffix'!r}")
-    unknown = sorted(set(raw) - set(FIELDS))
-    if unknown:
-        raise DataError(f"{path}: unknown keys {unknown}; the keys are {list(FIELDS)}")
-    return raw
+    return fields
 
 
 def generate(units: int, treatments: int, *, seed: int) -> dict[str, Any]:
-    """A seeded problem shaped like the seed article's: effects around 0.5-1.5, costs 0.1 per treatment step."""
+    """A seeded problem shaped like the seed article's: effects around 0.5-1.5, costs 0.1 per treatment step.
+    At most MAX_ARRAY_BYTES of values, as for a problem file."""
     import numpy as np
 
     if units < 1 or treatments < 1:
         raise OptionError("--generate needs at least one unit and one treatment")
+    most = MAX_ARRAY_BYTES // 8
+    if units * treatments > most:
+        raise OptionError(f"--generate {units} {treatments} asks for {units * treatments:,} values; at most {most:,} "
+                          "(1 GiB of float64) are generated: give fewer units or treatments")
+    if seed < 0:
+        raise OptionError(f"--seed must be a whole number >= 0, got {seed}")
     rng = np.random.default_rng(seed)
     lift = np.linspace(0.5, 1.0, treatments)
     values = rng.gamma(4.0, 0.25, size=(units, 1)) * lift + rng.normal(0.0, 0.2, size=(units, treatments))

@@ -53,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
 
 def run(args: argparse.Namespace) -> int:
     from engine.report import require_matplotlib
-    from engine.atomic import atomic_folder
+    from engine.atomic import marked_folder
     from engine.sweep import plan_sweep
     from engine.sweep_report import check_out, comparison, write
     from engine.sweep_runs import ENV_SWEEP, METRICS, run_all
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     os.environ[ENV_SWEEP] = uuid.uuid4().hex[:12]
     say = _say(args)
     say(f"sweep: {len(plan.combinations)} combinations of {', '.join(a.target for a in plan.axes)}")
-    with stdout_to_stderr(), atomic_folder(out) as fresh:
+    with stdout_to_stderr(), marked_folder(out, "sweep") as fresh:
         table, shared = _shared(plan, say)
         rows = run_all(plan, table, fresh, jobs=args.jobs, fail_fast=args.fail_fast,
                        shared_seconds=shared["seconds"], on_row=lambda row: say(_line(row)))

@@ -35,9 +35,10 @@ protocol = Sink
 
 
 def run_step(plugin: Sink, flow: Flow) -> Flow:
-    """Write the incoming table; the flow passes on unchanged, noting where it was written."""
+    """Write the incoming table; the flow passes on unchanged, adding where it was written to the
+    "written" fact (one `Written` per sink, in the pipeline's order)."""
     written = plugin.write(flow.table)
-    return flow.evolve(written=written)
+    return flow.evolve(written=(*flow.facts.get("written", ()), written))
 
 
 def record_batches(data: Any) -> Any:

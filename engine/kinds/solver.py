@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import attrs
 
-from engine.errors import DataError
+from engine.errors import DataError, OptionError
 from engine.flow import Flow
 
 STATUSES = ("optimal", "feasible", "infeasible", "time_limit", "unbounded", "infeasible_or_unbounded", "not_solved")
@@ -26,15 +26,25 @@ FEASIBILITY_TOL = 1e-6
 """Constraint violations up to this much (relative to the right-hand side, at least 1) are allowed."""
 
 
+NOT_REAL = {"c": "complex numbers", "m": "time spans", "M": "dates", "V": "records"}
+"""Array kinds that numpy would cast to float while losing meaning (an imaginary part, a unit): refused."""
+
+
 def _floats(value: Any, field: attrs.Attribute) -> Any:
-    """`value` as a float array, or a DataError naming the field for strings, ragged rows or missing values."""
+    """`value` as a float array, or a DataError naming the field for strings, ragged rows, missing
+    values, numbers too large for a float, or complex numbers, dates and records."""
     import numpy as np
 
     try:
         raw = np.asarray(value)
+        if raw.dtype.kind in NOT_REAL:
+            raise ValueError(f"it holds {NOT_REAL[raw.dtype.kind]} ({raw.dtype}); give real numbers")
         if raw.dtype.kind in "USO" and any(isinstance(v, (str, bytes)) for v in raw.ravel().tolist()):
             raise ValueError("it holds strings")
         return raw.astype(float)
+    except OverflowError:
+        raise DataError(f"{field.name} holds a number too large for a float (at most about 1.8e308); "
+                        "scale the values down") from None
     except (TypeError, ValueError) as exc:
         raise DataError(f"{field.name} must be numbers in a regular array (rows all as long; no strings, None or "
                         f"pandas NA: fill or drop those first), got {type(value).__name__}: {exc}") from None
@@ -57,8 +67,10 @@ def _number(value: Any, field: attrs.Attribute) -> float:
         if value is None or isinstance(value, (str, bytes, bool)):
             raise TypeError(type(value).__name__)
         return float(value)
+    except OverflowError:
+        raise DataError(f"{field.name} is too large for a float (at most about 1.8e308); scale it down") from None
     except (TypeError, ValueError):
-        raise DataError(f"{field.name} must be a number, got {value!r} ({type(value).__name__})") from None
+        raise DataError(f"{field.name} must be a number, got {value!r:.80} ({type(value).__name__})") from None
 
 
 def _flag(instance: Any, field: attrs.Attribute, value: Any) -> None:
@@ -66,7 +78,7 @@ def _flag(instance: Any, field: attrs.Attribute, value: Any) -> None:
     import numpy as np
 
     if not isinstance(value, (bool, np.bool_)):
-        raise DataError(f"{field.name} must be True or False, got {value!r} ({type(value).__name__})")
+        raise DataError(f"{field.name} must be True or False, got {value!r:.80} ({type(value).__name__})")
 
 
 _MATRIX = attrs.Converter(_floats, takes_field=True)
@@ -80,7 +92,7 @@ def _sense(value: str) -> str:
     try:
         return senses[str(value).strip().lower()]
     except KeyError:
-        raise DataError(f"budget_sense {value!r} is not known: use '<=' (spend at most the budget) "
+        raise DataError(f"budget_sense {value!r:.80} is not known: use '<=' (spend at most the budget) "
                         "or '==' (spend exactly the budget)") from None
 
 
@@ -91,12 +103,26 @@ def _check_finite(name: str, array: Any) -> None:
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise DataError(f"{name} has {int(bad.sum())} NaN or infinite entries (the first at index {first}); "
-                        f"fill or drop them before solving")
+                        f"fill or drop them before solving (a None or JSON null is NaN)")
 
 
 def tolerance(rhs: float) -> float:
     """The feasibility tolerance for a constraint whose right-hand side is `rhs`."""
     return FEASIBILITY_TOL * max(1.0, abs(rhs))
+
+
+def check_time_limit(seconds: Any, name: str = "time_limit") -> float | None:
+    """A solver's time limit as a float: None (no limit) or a finite number of seconds > 0, else an OptionError."""
+    if seconds is None:
+        return None
+    try:
+        value = math.nan if isinstance(seconds, (bool, str, bytes)) else float(seconds)
+    except (TypeError, ValueError, OverflowError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise OptionError(f"{name} must be a finite number of seconds > 0 (leave it out for no limit), "
+                          f"got {seconds!r:.40}")
+    return value
 
 
 @attrs.frozen(eq=False)
@@ -108,6 +134,8 @@ class AssignmentProblem:
     (objective "value"). Total cost must be at most the budget (sense "<=") or exactly it ("==").
     `min_count`/`max_count` (K,) bound how many units get each treatment (None: no limit; NaN
     entries: no limit for that treatment). `allow_none=False` gives every unit some treatment.
+    A "<=" budget above what the dearest plan can spend (infinity included) cannot bind: `budget`
+    is lowered to that spend (plus the feasibility tolerance), so every solver sees a finite one.
     """
 
     values: Any = attrs.field(converter=_MATRIX)
@@ -129,16 +157,29 @@ class AssignmentProblem:
                             f"got {self.costs.shape}")
         _check_finite("values", self.values)
         _check_finite("costs", self.costs)
-        if not math.isfinite(self.budget) or self.budget < 0:
-            raise DataError(f"budget must be a finite number >= 0, got {self.budget}")
+        if math.isnan(self.budget) or self.budget < 0 or (math.isinf(self.budget) and self.budget_sense == "=="):
+            raise DataError(f"budget must be a finite number >= 0 (or, spent at most, inf for no limit), "
+                            f"got {self.budget} with budget_sense '{self.budget_sense}'")
+        if self.budget_sense == "<=":
+            object.__setattr__(self, "budget", min(self.budget, self._dearest_spend()))
         if self.objective not in ("net", "value"):
-            raise DataError(f"objective {self.objective!r} is not known: use 'net' (value minus cost) or 'value'")
+            raise DataError(f"objective {self.objective!r:.80} is not known: use 'net' (value minus cost) or 'value'")
         for name in ("min_count", "max_count"):
             counts = getattr(self, name)
             if counts is not None and counts.shape != (k,):
                 raise DataError(f"{name} must have one entry per treatment ({k}), got shape {counts.shape}")
             if counts is not None and (counts[~_isnan(counts)] < 0).any():
                 raise DataError(f"{name} must not be negative, got {counts.tolist()}")
+
+    def _dearest_spend(self) -> float:
+        """The most any plan can spend (every unit at its dearest allowed option) plus the tolerance, at least 0."""
+        import numpy as np
+
+        dearest = self.costs.max(axis=-1)
+        if self.allow_none:
+            dearest = np.maximum(dearest, 0.0)
+        spend = float(dearest.sum()) if self.costs.ndim == 2 else float(dearest) * self.shape[0]
+        return max(spend + tolerance(spend), 0.0)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -266,9 +307,10 @@ class PartitionedProblem:
         if min(self.sizes) < 1:
             raise DataError(f"every partition must hold at least one unit, got sizes {list(self.sizes)}")
         if not math.isfinite(self.budget) or self.budget < 0:
-            raise DataError(f"budget must be a finite number >= 0, got {self.budget}")
+            raise DataError(f"budget must be a finite number >= 0, got {self.budget}; for no budget limit, give "
+                            "one above what every unit's dearest treatment costs in all")
         if self.objective not in ("net", "value"):
-            raise DataError(f"objective {self.objective!r} is not known: use 'net' (value minus cost) or 'value'")
+            raise DataError(f"objective {self.objective!r:.80} is not known: use 'net' (value minus cost) or 'value'")
 
     @classmethod
     def from_arrays(cls, values: Any, costs: Any, budget: float, parts: int | Sequence[int] = 1,
@@ -553,10 +595,14 @@ class Assign:
         self.plan: Any = None
 
     def take(self, table: Any, facts: dict[str, Any] | Any) -> tuple[Any, Any]:
-        """The effect values (n, K) of one batch, and its per-unit costs (n, K) when costs name columns."""
+        """The effect values (n, K) of one batch, and its per-unit costs (n, K) when costs name columns.
+        The output column must be new: checked here, at the first batch, before anything is solved."""
         self.effects = list(facts.get("effects", ()))
         if not self.effects:
             raise DataError("a solver step needs effect columns: add a cate step before it (fact 'effects' is empty)")
+        if self.column in table.column_names:
+            raise DataError(f"the solver's output column {self.column!r} is already in the table; set the step "
+                            "param column to a name it does not have (the default is 'assignment')")
         values = _columns(table, self.effects)
         if not isinstance(self.costs, str):
             return values, None
@@ -605,12 +651,9 @@ class Assign:
         return {"assignment": self.column, "solver": {**result.summary(), "treatments": self.effects}}
 
     def join(self, table: Any, plan: Any) -> Any:
-        """`table` with the plan's rows for it as the assignment column."""
+        """`table` with the plan's rows for it as the assignment column (`take` saw that it is new)."""
         import pyarrow as pa
 
-        if self.column in table.column_names:
-            raise DataError(f"the solver's output column {self.column!r} is already in the table; "
-                            "set the step param column to another name")
         return table.append_column(self.column, pa.array(plan, pa.int64()))
 
 

@@ -94,8 +94,6 @@ class CATEContract(PluginContract):
             plugin.effect(X, T1="T9")
 
     def test_intervals_contain_the_estimate(self, run: tuple[Any, Flow], table: Any) -> None:
-        import numpy as np
-
         plugin, _ = run
         self.require("intervals")
         X = self.arrays(table)[2][:200]

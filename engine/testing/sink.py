@@ -103,5 +103,5 @@ class SinkContract(PluginContract):
         result = Pipeline([step]).run(table)
         assert result.table.equals(table), broke("a sink step passes its table on unchanged", "the same table",
                                                  "another")
-        assert self._same(self.read_back(result.flow.facts["written"]), table), broke(
+        assert self._same(self.read_back(result.flow.facts["written"][-1]), table), broke(
             "a sink step writes its table and says where in the 'written' fact", "the table", "other contents")

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from engine.errors import OptionError, StateError
+from engine.errors import OptionError
 from plugins.cate.base import CATEBase, check_alpha, check_matrix, check_outcome, treatment_levels, warn
 from plugins.cate.final_stage import (
     FEATURIZERS,
     MIN_ROWS_PER_COEFFICIENT,
     CovType,
     FeaturizerName,
-    LinearFinalStage,
     choose_featurizer,
     chunks,
     feature_names,
@@ -38,6 +37,9 @@ from plugins.cate.first_stage import (
 )
 
 STATE_VERSION = 2
+OPTIONS = (
+    "model_y", "model_t", "featurizer", "cv", "mode", "control", "treatments", "clip", "cov_type", "random_state"
+)
 CLIP_WARN_SHARE = 0.10
 OVERLAP_BINS = 20
 
@@ -287,41 +289,12 @@ class DML(CATEBase):
         return state
 
     def _options(self) -> dict[str, Any]:
-        names = (
-            "model_y", "model_t", "featurizer", "cv", "mode", "control", "treatments", "clip", "cov_type", "random_state"
-        )
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in OPTIONS}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> DML:
-        """Rebuild a DML saved by `to_state`; a custom first-stage model is kept as its description."""
-        version = state.get("version")
-        if version != STATE_VERSION:
-            raise StateError(f"dml state version {version!r} is not one this hookyard reads ({STATE_VERSION})")
-        try:
-            estimator = cls(**state["options"])
-            estimator._check_options()
-            fitted = state.get("fitted")
-            if fitted is not None:
-                estimator._load_fitted(fitted)
-        except StateError:
-            raise
-        except (KeyError, TypeError, ValueError, OptionError) as exc:
-            raise StateError(f"dml state is corrupt: {type(exc).__name__}: {exc}") from None
-        return estimator
+        """Rebuild a DML saved by `to_state` (every field checked, see `dml_state`); a custom
+        first-stage model is kept as its description."""
+        from plugins.cate import dml_state
 
-    def _load_fitted(self, fitted: dict[str, Any]) -> None:
-        """Set the fitted attributes from `to_state`'s "fitted" record, checking that its parts agree."""
-        self.levels_ = list(fitted["levels"])
-        self.control_ = fitted["control"]
-        self.treatment_names_ = [str(v) for v in self.levels_]
-        self.n_features_in_ = int(fitted["n_features_in"])
-        self.featurizer_ = str(fitted["featurizer"])
-        if self.featurizer_ not in FEATURIZERS[1:]:
-            raise StateError(f"dml state is corrupt: unknown featurizer {self.featurizer_!r}")
-        self.rows_per_coefficient_ = float(fitted["rows_per_coefficient"])
-        d = width(self.n_features_in_, self.featurizer_)
-        self.final_stage_ = LinearFinalStage.from_state(fitted["final_stage"], len(self.levels_), d)
-        self.overlap_ = {arm: dict(record) for arm, record in fitted["overlap"].items()}
-        if list(self.overlap_) != self.treatment_names_:
-            raise StateError("dml state is corrupt: the overlap record does not name the fitted treatments")
+        return dml_state.load(cls, state)

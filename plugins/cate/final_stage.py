@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import attrs
 
-from engine.errors import StateError
+from engine import state_checks as checks
 
 FeaturizerName = Literal["auto", "linear", "interactions", "poly2"]
 FEATURIZERS: tuple[str, ...] = ("auto", "linear", "interactions", "poly2")
@@ -23,6 +23,7 @@ CHUNK_ROWS = 65_536
 QR_ROWS = 1_024  # rows added to the running QR at a time: Householder steps stay in cache
 MIN_ROWS_PER_COEFFICIENT = 20
 ALIAS_TOLERANCE = 1e-9
+_FIELDS = ("center", "scale", "coef_std", "cov_std", "aliased")
 
 
 def _pairs(p: int, kind: str) -> list[tuple[int, int]]:
@@ -132,26 +133,31 @@ class LinearFinalStage:
 
     def to_state(self) -> dict[str, Any]:
         """Plain lists for JSON."""
-        return {name: getattr(self, name).tolist() for name in ("center", "scale", "coef_std", "cov_std", "aliased")}
+        return {name: getattr(self, name).tolist() for name in _FIELDS}
+
+    @staticmethod
+    def width_of(state: Any, arms: int, where: str) -> int:
+        """The number of columns d that a saved stage of `arms` (at least 1) arms holds, read from its `center`
+        (so that sizes elsewhere are checked against arrays that are there)."""
+        state = checks.require_object(state, where, keys=_FIELDS, exact=True)
+        center = checks.require_list(state["center"], where + ".center", length=arms)
+        return len(checks.require_list(center[0], where + ".center[0]"))
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], arms: int, d: int) -> LinearFinalStage:
-        """Rebuild from `to_state`, checking every shape against `arms` arms of `d` columns."""
+    def from_state(cls, state: dict[str, Any], arms: int, d: int, where: str) -> LinearFinalStage:
+        """Rebuild from `to_state`, checking every shape against `arms` arms of `d` columns, that
+        every number is finite, the scales positive and each covariance symmetric."""
         import numpy as np
 
-        try:
-            fields = {name: np.asarray(state[name], dtype=float) for name in ("center", "scale", "coef_std", "cov_std")}
-            aliased = np.asarray(state["aliased"], dtype=bool)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"dml state is corrupt: the final stage is incomplete or not numeric ({exc})") from None
-        expected = {"center": (arms, d), "scale": (arms, d), "coef_std": (arms, d), "cov_std": (arms, d, d)}
-        wrong = [name for name, shape in expected.items() if fields[name].shape != shape]
-        if wrong or aliased.shape != (arms, d):
-            raise StateError(
-                f"dml state is corrupt: final-stage {wrong or ['aliased']} do not match {arms} arm(s) x {d} features"
-            )
-        if not (all(np.isfinite(v).all() for v in fields.values()) and (fields["scale"] > 0).all()):
-            raise StateError("dml state is corrupt: the final stage has non-finite numbers or non-positive scales")
+        shapes = {"center": (arms, d), "scale": (arms, d), "coef_std": (arms, d), "cov_std": (arms, d, d)}
+        fields = {name: checks.require_finite_array(state[name], f"{where}.{name}", s) for name, s in shapes.items()}
+        aliased = checks.require_bool_array(state["aliased"], where + ".aliased", (arms, d))
+        if not (fields["scale"] > 0).all():
+            raise checks.corrupt(where + ".scale", "must hold only positive scales")
+        cov = fields["cov_std"]
+        tolerance = 1e-12 * np.abs(cov).max(initial=0.0)
+        if not np.allclose(cov, cov.transpose(0, 2, 1), rtol=1e-9, atol=tolerance):
+            raise checks.corrupt(where + ".cov_std", "must hold symmetric covariance matrices")
         return cls(**fields, aliased=aliased)
 
 
@@ -159,8 +165,7 @@ def stack(stages: list[LinearFinalStage]) -> LinearFinalStage:
     """One stage holding the arms of several (each fitted on its own rows)."""
     import numpy as np
 
-    names = ("center", "scale", "coef_std", "cov_std", "aliased")
-    return LinearFinalStage(**{name: np.concatenate([getattr(s, name) for s in stages]) for name in names})
+    return LinearFinalStage(**{name: np.concatenate([getattr(s, name) for s in stages]) for name in _FIELDS})
 
 
 def _design(t_res: Any, phi: Any) -> Any:

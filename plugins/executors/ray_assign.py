@@ -11,7 +11,6 @@ columns on the driver, as it needs the whole problem.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Sequence
 from typing import Any
 

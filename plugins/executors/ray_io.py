@@ -41,7 +41,7 @@ def parquet_files(plugin: Any) -> list[str] | None:
         pattern = os.path.expanduser(pattern)
         if "://" in pattern or not (plugin.format == "parquet" or pattern.endswith(".parquet")):
             return None
-        found = sorted(glob.glob(pattern, recursive=True)) if glob.has_magic(pattern) else [pattern]
+        found = sorted(glob.glob(pattern, recursive=True)) if plugin.glob and glob.has_magic(pattern) else [pattern]
         if not found or not all(os.path.isfile(f) for f in found):
             return None
         files.extend(found)

@@ -89,7 +89,7 @@ class RayRun(Run):
     def _write_blocks(self, stage: SinkStage, dataset: Any, schema: Any) -> None:
         written = ray_sink.write(dataset, schema, stage.plugin)
         stage.rows = stage.written_rows = written.rows
-        self.context.facts["written"] = written
+        self.context.facts["written"] = (*self.context.facts.get("written", ()), written)
 
     def stream(self, collect: int | None, seed: int) -> Any:
         self.collect = collect

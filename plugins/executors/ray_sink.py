@@ -1,5 +1,6 @@
 """A `parquet` sink written by the cluster: one file per block, `part-00000.parquet` on, in the stream's
-order, into a temporary folder beside the target that is renamed onto it whole (or removed on failure).
+order, into a folder staged beside the target that takes its place whole when the run commits
+(`engine.atomic.atomic_folder`), or is removed on failure.
 
 A target that exists is replaced only when it is such a folder (nothing in it but part files), or a
 file, as the sink itself replaces one; any other folder is left alone and the run fails saying so.
@@ -8,11 +9,10 @@ file, as the sink itself replaces one; any other folder is left alone and the ru
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from engine.atomic import atomic_folder
 from engine.errors import DataError
 from engine.kinds.sink import Written
 
@@ -46,23 +46,11 @@ def write(dataset: Any, schema: Any, plugin: Any) -> Written:
                         "wrote; remove it or choose another path" if plugin.if_exists != "error" else
                         f"parquet sink: {str(target)!r} exists; remove it or pass if_exists='replace'")
     columns = select_columns(schema.empty_table().to_reader(), plugin.columns, where="parquet sink").schema.names
-    target.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with atomic_folder(target) as folder:
         task = ray.remote(num_cpus=0.5)(_write_block)
         refs = dataset.to_arrow_refs()
         rows = ray.get([task.remote(ref, schema, columns, str(folder / PART.format(i)), plugin.compression,
                                     plugin.row_group_size) for i, ref in enumerate(refs)])
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.replace(target, old / "replaced")
-            os.replace(folder, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(folder, target)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     return Written(location=str(target), format="parquet", rows=int(sum(rows)))
 
 

@@ -1,5 +1,6 @@
 """The `parquet` and `csv` sinks: stream record batches into a temporary file beside the target,
-then rename it into place, so a failure midway leaves no partial file."""
+then rename it into place, so a failure midway leaves no partial file; the target is checked when
+the sink is built."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from engine.atomic import atomic_path
 from engine.errors import DataError
 from engine.kinds.sink import RowCounter, Written, record_batches, select_columns
 from engine.kinds.source import with_progress
+from plugins.sinks.targets import check_file_target
 
 
 class FileSink:
@@ -21,6 +23,7 @@ class FileSink:
 
     def __init__(self, path: str, if_exists: Literal["replace", "error"] = "replace",
                  columns: Sequence[str] | None = None) -> None:
+        check_file_target(path, where=f"{self.format} sink")
         self.path = path
         self.if_exists = if_exists
         self.columns = columns

@@ -240,6 +240,7 @@ def plan_from(problem: AssignmentProblem, options: Options, rank: np.ndarray, le
     the relaxation's `price` is given and there are no count limits."""
     exact = problem.budget_sense == "=="
     tol = tolerance(problem.budget)
+    bound, slack = tolerant_bound(bound, price, problem.budget)
     rank, left = _fill(options, rank, left, exact, tol, counts)
     if exact and abs(left) > tol:
         steps = _cost_steps(problem)
@@ -255,8 +256,20 @@ def plan_from(problem: AssignmentProblem, options: Options, rank: np.ndarray, le
     plan = options.original[rank, units]
     plan = np.where(plan >= problem.shape[1], -1, plan).astype(np.int64)
     objective = float(options.score[rank, units].sum())
-    status = "optimal" if bound - objective <= 1e-9 * max(1.0, abs(bound)) else "feasible"
-    return plan, bound, status, ""
+    return plan, bound, judged(bound, objective, slack), ""
+
+
+def tolerant_bound(bound: float, price: float | None, budget: float) -> tuple[float, float]:
+    """The bound for every plan whose spend is within the feasibility tolerance of `budget` (as the
+    fill's may be), from the Lagrangian bound at the budget itself and its multiplier `price`: the
+    Lagrangian at budget ± tolerance, which is larger by |price| times the tolerance. Also that slack."""
+    slack = abs(price or 0.0) * tolerance(budget)
+    return bound + slack, slack
+
+
+def judged(bound: float, objective: float, slack: float) -> str:
+    """"optimal" when the plan reaches the bound but for the tolerance's worth `slack`, else "feasible"."""
+    return "optimal" if bound - objective <= 1e-9 * max(1.0, abs(bound)) + slack else "feasible"
 
 
 def critical_slope(slope: np.ndarray, width: np.ndarray, room: float) -> float | None:

@@ -19,7 +19,16 @@ import numpy as np
 
 from engine.errors import PluginMissingError
 from engine.kinds.solver import AssignmentProblem, tolerance
-from plugins.solvers.mckp import Hull, Options, Relaxation, best_moves, plan_from, relax, upper_hull
+from plugins.solvers.mckp import (
+    Hull,
+    Options,
+    Relaxation,
+    best_moves,
+    plan_from,
+    relax,
+    tolerant_bound,
+    upper_hull,
+)
 
 PRICE_ROUNDS = 60
 """At most this many relaxations while the prices are searched."""
@@ -77,11 +86,11 @@ def solve_with_count_limits(problem: AssignmentProblem, options: Options,
     prices, relaxation, bound = search_prices(problem, options, hull, counts)
     repaired = repair(problem, repriced(options, prices), relaxation, counts)
     if repaired is None:
-        return None, bound, "not_solved", (
+        return None, tolerant_bound(bound, relaxation.price, problem.budget)[0], "not_solved", (
             "mckp found no plan within the count limits and the budget (its bound stands); "
             "try ortools or pulp, which solve count limits exactly")
     rank, left = repaired
-    return plan_from(problem, options, rank, left, bound, counts)
+    return plan_from(problem, options, rank, left, bound, counts, price=relaxation.price)
 
 
 def unmet_limits(problem: AssignmentProblem, options: Options, counts: Counts) -> str:

@@ -31,8 +31,10 @@ from plugins.solvers.mckp import (
     best_moves,
     budget_out_of_reach,
     decimal_steps,
+    judged,
     pivots,
     sorted_options,
+    tolerant_bound,
     unmet_equality,
     upper_hull,
 )
@@ -548,7 +550,7 @@ def solve(problem: PartitionedProblem, workers: Workers) -> AssignmentResult:
     rules = [(0, 0)] * p if critical is None else tie_rules(workers, band, critical, room - above, p)
     spent = workers.each("relax", [(critical, rule) for rule in rules])
     left = problem.budget - sum(cost for cost, _ in spent)
-    bound = sum(score for _, score in spent) + (critical or 0.0) * left
+    bound, slack = tolerant_bound(sum(score for _, score in spent) + (critical or 0.0) * left, critical, problem.budget)
     left = fill(workers, left, tol, p)
     if exact and abs(left) > tol:
         steps = workers.each("steps", _same((), p))
@@ -562,8 +564,7 @@ def solve(problem: PartitionedProblem, workers: Workers) -> AssignmentResult:
         plan[stop - problem.sizes[i]:stop] = endings[i].plan
         endings[i] = attrs.evolve(endings[i], plan=None)
     score = sum(e.score for e in endings)
-    status = "optimal" if bound - score <= 1e-9 * max(1.0, abs(bound)) else "feasible"
-    return _result(problem, (plan, endings), bound, status, "", started, built)
+    return _result(problem, (plan, endings), bound, judged(bound, score, slack), "", started, built)
 
 
 def _result(problem: PartitionedProblem, found: tuple[np.ndarray, list[Ending]] | None, bound: float, status: str,

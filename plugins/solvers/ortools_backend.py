@@ -19,7 +19,8 @@ from typing import Literal
 import numpy as np
 
 from engine.errors import DataError, OptionError
-from engine.kinds.solver import FEASIBILITY_TOL, AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
+from engine.kinds.solver import (FEASIBILITY_TOL, AssignmentProblem, AssignmentResult, MILPProblem, MILPResult,
+                                 check_time_limit)
 from plugins.solvers.formulation import assignment_milp, plan_from_x, presolve_for
 from plugins.solvers.outcome import (
     assignment_result,
@@ -70,7 +71,7 @@ class ORToolsSolver:
     def __init__(self, backend: Backend = "scip", time_limit: float | None = None, gap: float = 1e-9,
                  threads: int | None = None, presolve: bool | None = None, warm_start: bool = True) -> None:
         self.backend = backend
-        self.time_limit = time_limit
+        self.time_limit = check_time_limit(time_limit)
         self.gap = gap
         self.threads = threads
         self.presolve = presolve

@@ -104,8 +104,9 @@ def no_worse_than(start: AssignmentResult | None, result: AssignmentResult) -> A
     bounds = [b for b in (result.bound, start.bound) if math.isfinite(b)]
     bound = min(bounds) if bounds else math.nan
     found = result.status in FOUND and math.isfinite(result.objective)
+    proven = start.status == "optimal"
     if found and result.objective >= start.objective:
-        status = _certified(result.objective, bound, result.status)
+        status = _certified(result.objective, bound, result.status, proven)
         message = result.message if status == result.status else "certified by mckp's LP bound"
         return attrs.evolve(result, bound=bound, status=status, message=message)
     if result.status == "unbounded":
@@ -115,10 +116,11 @@ def no_worse_than(start: AssignmentResult | None, result: AssignmentResult) -> A
                  "plan meets every constraint")
     fallback = "time_limit" if result.status == "time_limit" or "time limit" in result.message else "feasible"
     return attrs.evolve(result, assignment=start.assignment, objective=start.objective, total_cost=start.total_cost,
-                        bound=bound, status=_certified(start.objective, bound, fallback),
+                        bound=bound, status=_certified(start.objective, bound, fallback, proven),
                         message=f"{result.backend} did not improve on mckp's plan, its start: {said}")
 
 
-def _certified(objective: float, bound: float, otherwise: str) -> str:
-    """"optimal" where the bound proves the objective optimal, `otherwise` else."""
-    return "optimal" if bound - objective <= 1e-9 * max(1.0, abs(bound)) else otherwise
+def _certified(objective: float, bound: float, otherwise: str, start_optimal: bool) -> str:
+    """"optimal" where the bound proves the objective optimal, or the plan is no worse than a start that
+    mckp proved optimal (within its budget tolerance's worth, which its bound includes); `otherwise` else."""
+    return "optimal" if start_optimal or bound - objective <= 1e-9 * max(1.0, abs(bound)) else otherwise

@@ -20,7 +20,8 @@ from typing import Literal
 import numpy as np
 
 from engine.errors import OptionError
-from engine.kinds.solver import FEASIBILITY_TOL, AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
+from engine.kinds.solver import (FEASIBILITY_TOL, AssignmentProblem, AssignmentResult, MILPProblem, MILPResult,
+                                 check_time_limit)
 from plugins.solvers.formulation import assignment_milp, plan_from_x, presolve_for
 from plugins.solvers.mckp import OVERRUN
 from plugins.solvers.outcome import (
@@ -60,7 +61,7 @@ class PulpSolver:
     def __init__(self, backend: Backend | None = None, time_limit: float | None = None, gap: float = 1e-9,
                  presolve: bool | None = None, warm_start: bool = True) -> None:
         self.backend = backend
-        self.time_limit = time_limit
+        self.time_limit = check_time_limit(time_limit)
         self.gap = gap
         self.presolve = presolve
         self.warm_start = warm_start

@@ -22,8 +22,9 @@ DEFAULT_BATCH_SIZE = 131_072
 class DuckDBSource(ArrowConversions):
     """Rows from files, a database table or a query, read by DuckDB.
 
-    Give exactly one of `path` (file, glob, folder or list of them; `s3://` too), `table` (in
-    `database`) or `sql` (over `database` when given, with named `$params`). `columns` and
+    Give exactly one of `path` (file, glob, folder or list of them; `s3://` too; `glob=False` reads
+    each path as it is spelt, `[`, `*` and `?` included), `table` (in `database`) or `sql` (one
+    SELECT, VALUES or FROM-first query, over `database` when given, with named `$params`). `columns` and
     `filters` become part of the query DuckDB plans, so they reach the Parquet reader (row-group
     and hive-partition pruning); filter values are bound parameters. `threads`, `memory_limit`
     ("4GB"), `temp_directory` and `extension_directory` configure the connection. `s3` picks how
@@ -42,6 +43,7 @@ class DuckDBSource(ArrowConversions):
         sql: str | None = None,
         database: str | None = None,
         format: Literal["auto", "parquet", "csv", "json"] = "auto",
+        glob: bool = True,
         hive_partitioning: bool | None = None,
         columns: Sequence[str] | None = None,
         filters: Sequence[Any] | Expression | None = None,
@@ -65,6 +67,12 @@ class DuckDBSource(ArrowConversions):
             raise OptionError(f"{path!r} looks like a DuckDB database: pass database={path!r} and table='<name>'")
         if params is not None and sql is None:
             raise OptionError("params are the named $parameters of sql=...; give them only with sql")
+        if not glob and path is None:
+            raise OptionError("glob=False says how path=... is read; give it only with path")
+        if table is not None:
+            filtering.table_name(table, where="duckdb source")
+        if sql is not None:
+            sql = single_query(sql)
         if s3 not in s3_access.ROUTES:
             raise OptionError(f"s3={s3!r} is not a route to S3; choose one of {', '.join(map(repr, s3_access.ROUTES))}")
         self.path = path
@@ -72,6 +80,7 @@ class DuckDBSource(ArrowConversions):
         self.sql = sql
         self.database = database
         self.format = format
+        self.glob = glob
         self.hive_partitioning = hive_partitioning
         self.columns = columns
         self.filters = filters
@@ -138,12 +147,12 @@ class DuckDBSource(ArrowConversions):
     def _from(self) -> tuple[str, dict[str, Any]]:
         """The FROM item and its parameters, checked to bind, with projection and filter columns verified."""
         if self.sql is not None:
-            item, params = f"({self.sql.strip().rstrip(';')}) AS source", dict(self.params or {})
+            item, params = f"({self.sql}\n) AS source", dict(self.params or {})
         elif self.table is not None:
-            item, params = ".".join(filtering.quote(part) for part in self.table.split(".")), {}
+            item, params = ".".join(map(filtering.quote, filtering.table_name(self.table, where="duckdb source"))), {}
         else:
             access = self._session[1]
-            located = locations.locate(self._paths, self.format, access.files if access else None)
+            located = locations.locate(self._paths, self.format, access.files if access else None, wildcards=self.glob)
             params = {"source_path": list(located.patterns)}
             options = ""
             if self.hive_partitioning is not None:
@@ -268,6 +277,25 @@ class DuckDBSource(ArrowConversions):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def single_query(sql: str) -> str:
+    """`sql` when DuckDB's parser finds exactly one statement in it and that statement is a query
+    (SELECT, WITH ... SELECT, VALUES, FROM-first), its text without the closing `;`; otherwise an
+    OptionError. The source wraps it as `(sql) AS source`, so a second statement (a `COPY ... TO`
+    after `) AS source;`) never runs."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise OptionError(f"duckdb source: sql does not parse: {str(exc).strip()[:500]}") from None
+    kinds = [statement.type.name for statement in statements]
+    if kinds != ["SELECT"]:
+        found = f"{len(kinds)} statements ({', '.join(kinds)})" if len(kinds) != 1 else f"a {kinds[0]} statement"
+        raise OptionError(f"duckdb source: sql must be exactly one query (SELECT, WITH ... SELECT, VALUES or "
+                          f"FROM ...), got {found if kinds else 'no statement'}; a source only reads")
+    return statements[0].query.strip().rstrip(";").rstrip()
 
 
 @functools.cache

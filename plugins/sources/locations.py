@@ -49,15 +49,16 @@ def format_of(path: str) -> str | None:
     return FORMATS.get(suffixes[-1]) if suffixes else None
 
 
-def locate(paths: Sequence[str], fmt: str, filesystem: Any = None) -> Located:
+def locate(paths: Sequence[str], fmt: str, filesystem: Any = None, *, wildcards: bool = True) -> Located:
     """Check that every path, glob or folder matches data, and settle the format; `filesystem`
-    (s3fs, or `s3.DuckDBFiles` on the httpfs route) lists the S3 paths."""
+    (s3fs, or `s3.DuckDBFiles` on the httpfs route) lists the S3 paths. Without `wildcards` each path
+    is a file or folder spelt literally, and reaches DuckDB with `*`, `?` and `[` escaped."""
     patterns: list[str] = []
     found: list[str] = []
     for path in paths:
         remote = is_s3(path)
         try:
-            matched, pattern = _match(path, filesystem if remote else None)
+            matched, pattern = _match(path, filesystem if remote else None, wildcards)
         except DataError:
             raise
         except PermissionError as exc:
@@ -69,11 +70,16 @@ def locate(paths: Sequence[str], fmt: str, filesystem: Any = None) -> Located:
     return Located(tuple(patterns), _settle_format(found, fmt), any(is_s3(p) for p in paths))
 
 
-def _match(path: str, fs: Any) -> tuple[list[str], list[str]]:
-    """(files matched, patterns for DuckDB) for one path; raises DataError when nothing matches."""
+def _match(path: str, fs: Any, wildcards: bool) -> tuple[list[str], list[str]]:
+    """(files matched, patterns for DuckDB) for one path; raises DataError when nothing matches, or
+    when a local pattern is also the name of a file or folder (`glob=False` reads that one)."""
     if fs is None:
         path = os.path.expanduser(path)
-    if has_glob(path):
+    if wildcards and has_glob(path):
+        if fs is None and os.path.exists(path):
+            raise DataError(f"{path!r} is a pattern (its '*', '?' or '[' match other names) and also the name of a "
+                            "file or folder; pass glob=False to read that one as it is spelt, or write a pattern "
+                            "that names no file")
         matched = fs.glob(path) if fs is not None else glob.glob(path, recursive=True)
         if not matched:
             raise DataError(f"the pattern {path!r} matches no files; check the folder and the wildcard")
@@ -84,7 +90,7 @@ def _match(path: str, fs: Any) -> tuple[list[str], list[str]]:
     exists = fs.exists(path) if fs is not None else os.path.isfile(path)
     if not exists:
         raise DataError(f"no such file: {path!r}")
-    return [path], [path]
+    return [path], [glob.escape(path)]
 
 
 def _folder(path: str, fs: Any) -> tuple[list[str], list[str]]:
@@ -97,8 +103,8 @@ def _folder(path: str, fs: Any) -> tuple[list[str], list[str]]:
     if not data:
         raise DataError(f"the folder {path!r} holds no Parquet, CSV or JSON files")
     suffixes = sorted({"".join(PurePosixPath(f).suffixes) for f in data})
-    base = path.rstrip("/")
-    return data, [f"{base}/**/*{suffix}" for suffix in suffixes]
+    base = glob.escape(path.rstrip("/"))
+    return data, [f"{base}/**/*{glob.escape(suffix)}" for suffix in suffixes]
 
 
 def _settle_format(files: Sequence[str], fmt: str) -> str:

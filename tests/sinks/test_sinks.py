@@ -75,6 +75,6 @@ name = "csv"
 options = {{ path = "{tmp_path / 'out.csv'}" }}
 """
     result = loads_pipeline(text).run()
-    written = result.flow.facts["written"]
+    (written,) = result.flow.facts["written"]
     assert (written.rows, written.format) == (5, "csv")
     assert engine.source("duckdb", path=written.location).to_arrow().column("id").to_pylist() == [0, 1, 2, 3, 4]

@@ -4,4 +4,4 @@ collide; the solver tests use both backends in one process, so start OR-Tools' H
 import engine
 from engine.kinds.solver import AssignmentProblem
 
-engine.solver("ortools", backend="highs").solve(AssignmentProblem([[1.0]], [0.5], 1.0))
+engine.solver("ortools", backend="highs", warm_start=False).solve(AssignmentProblem([[1.0]], [0.5], 1.0))

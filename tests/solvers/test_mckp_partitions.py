@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine.kinds.solver import AssignmentProblem, PartitionedProblem
+from engine.kinds.solver import AssignmentProblem, PartitionedProblem, tolerance
 from engine.testing.solver import brute_force
 from plugins.solvers.mckp import MCKPSolver, critical_slope, sorted_options, upper_hull
 from plugins.solvers.mckp_partitions import critical_slope as partitioned_critical_slope
@@ -176,3 +176,19 @@ def test_partitioned_problem_mistakes_are_data_errors() -> None:
         wrong.part(0)
     with pytest.raises(engine.DataError, match="budget_sense"):
         PartitionedProblem.from_arrays(values, [1.0, 2.0], 1.0, budget_sense="<")
+
+
+@pytest.mark.parametrize("sense", ["<=", "=="])
+@pytest.mark.parametrize("parts", [None, [70, 60, 70]])
+def test_a_plan_spending_within_the_tolerance_past_the_budget_stays_under_the_bound(sense: str, parts) -> None:
+    """The budget falls 0.4 of the feasibility tolerance short of 100 units' cost: the fill may take
+    the 100th unit (within the tolerance), and the bound must cover that plan too."""
+    rng = np.random.default_rng(17)
+    budget = 10.0 - 0.4 * tolerance(10.0)
+    problem = AssignmentProblem(rng.uniform(1.0, 2.0, (200, 1)), [0.1], budget, budget_sense=sense)
+    solver = MCKPSolver()
+    result = solver.solve(problem) if parts is None else solver.solve_partitioned(split(problem, parts))
+    assert result.total_cost <= budget + tolerance(budget) and not problem.violations(result.assignment)
+    assert result.objective <= result.bound and result.status == "optimal"
+    exact = engine.solver("ortools", backend="cp-sat", warm_start=False).solve(problem)
+    assert exact.objective <= result.bound

@@ -140,7 +140,6 @@ def test_progress_shows_on_a_terminal_only(data_dir: Path, monkeypatch: pytest.M
     [
         ({"path": "missing.parquet"}, "no such file: '.*missing.parquet'"),
         ({"path": "nowhere-*/part-*.parquet"}, "matches no files"),
-        ({"sql": "SELEC id FROM sales"}, "does not parse"),
         ({"database": "sales.duckdb", "table": "saels"}, "has the tables: main.odd name, main.sales"),
         ({"database": "absent.duckdb", "table": "sales"}, "cannot open the database"),
         ({"path": "sales.parquet", "filters": [("amout", ">", 1)]}, "'amout' \\(did you mean 'amount'\\?\\)"),
@@ -165,6 +164,7 @@ def test_clear_errors(data_dir: Path, monkeypatch: pytest.MonkeyPatch, options: 
         ({"path": "a.parquet", "params": {"x": 1}}, "only with sql"),
         ({"path": "a.parquet", "filters": [("x", "=>", 1)]}, "unknown operator '=>'"),
         ({"path": "a.parquet", "format": "xlsx"}, "one of 'auto', 'parquet', 'csv', 'json'"),
+        ({"sql": "SELEC id FROM sales"}, "does not parse"),
     ],
 )
 def test_option_errors_come_before_any_work(options: dict, message: str) -> None:

@@ -67,3 +67,18 @@ def test_disabling_the_distribution_by_name_stops_the_log(tmp_path: Path) -> Non
     assert result.returncode == 0
     assert not log.exists()
     assert run(tmp_path, "run", "logged.toml", HOOKYARD_RUNLOG="off").returncode == 0
+
+
+def test_an_unwritable_log_is_a_warning_naming_the_plugin_and_the_run_goes_on(tmp_path: Path) -> None:
+    result = run(tmp_path, "run", "logged.toml", HOOKYARD_RUNLOG="/dev/full")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("hookyard: warning:")]
+    hooks = [w.split("its hook ")[1].split(" ")[0] for w in warnings]
+    assert hooks == ["'pipeline_start'", "'step_end'", "'pipeline_end'"]
+    assert all("distribution 'hookyard-runlog'" in w and "No space left on device" in w for w in warnings)
+
+
+def test_in_strict_mode_an_unwritable_log_fails_the_run_naming_the_plugin(tmp_path: Path) -> None:
+    result = run(tmp_path, "run", "logged.toml", HOOKYARD_RUNLOG="/dev/full", HOOKYARD_STRICT_PLUGINS="1")
+    assert result.returncode == 1
+    assert "hookyard: error: the observer 'hookyard-runlog:runlog' of distribution 'hookyard-runlog'" in result.stderr

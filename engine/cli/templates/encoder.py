@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine import DataError, NotFittedError, StateError
+from engine import state_checks as checks
 from engine.tables import to_arrow
 
 STATE_SCHEMA = 1
@@ -71,10 +72,16 @@ class ExampleEncoder:
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ExampleEncoder:
-        """The encoder `to_state` described; a newer schema is refused."""
+        """The encoder `to_state` described; a newer schema is refused, and a corrupt field is a
+        StateError naming it (the checks of engine.state_checks)."""
         if state.get("schema") != STATE_SCHEMA:
             raise StateError(f"encoder state schema {state.get('schema')!r} is not {STATE_SCHEMA}; upgrade the plugin")
-        encoder = cls(columns=list(state["levels"]), separator=state["separator"])
-        encoder.passthrough_ = list(state["passthrough"])
-        encoder.levels_ = {c: list(levels) for c, levels in state["levels"].items()}
+        checks.require_object(state, "state", keys=("separator", "passthrough", "levels"))
+        levels = checks.require_object(state["levels"], "state.levels")
+        encoder = cls(columns=list(levels), separator=checks.require_str(state["separator"], "state.separator"))
+        encoder.passthrough_ = checks.require_each(state["passthrough"], "state.passthrough", checks.require_str)
+        encoder.levels_ = {
+            column: checks.require_each(values, f"state.levels.{column}", checks.require_scalar)
+            for column, values in levels.items()
+        }
         return encoder

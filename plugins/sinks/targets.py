@@ -1,0 +1,37 @@
+"""Where a sink writes, checked when it is built, before any step runs: a path that is empty, a
+folder, not a regular file, or in a folder the run cannot write is an OptionError up front rather
+than a failure after all the work."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from engine.errors import OptionError
+
+
+def check_file_target(path: Any, *, where: str, option: str = "path") -> Path:
+    """`path` (`~` expanded) when a file can be written there: it is a non-empty path, names no
+    folder or special file, and its nearest existing folder is a folder this process may write in
+    (the sink creates the folders below it)."""
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if not isinstance(text, str) or not text.strip():
+        raise OptionError(f"{where}: {option} is empty; give the file to write, e.g. {option}='results/out.parquet'")
+    if "\0" in text:
+        raise OptionError(f"{where}: {option} {text!r} holds a NUL byte, which no file name can")
+    target = Path(os.path.expanduser(text))
+    if target.is_dir():
+        raise OptionError(f"{where}: {option} {text!r} is a folder; give a file in it, e.g. "
+                          f"{str(target / ('out' + (target.suffix or '.parquet')))!r}")
+    if target.exists() and not target.is_file():
+        raise OptionError(f"{where}: {option} {text!r} exists and is not a regular file (a device, socket or "
+                          "pipe), which a sink does not replace; give a file path")
+    folder = next(p for p in (target.parent, *target.parent.parents) if p.exists() or p == p.parent)
+    if not folder.is_dir():
+        raise OptionError(f"{where}: cannot write {text!r}: {str(folder)!r} is a file, not a folder; "
+                          "give a path in a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OptionError(f"{where}: cannot write {text!r}: the folder {str(folder)!r} is not writable "
+                          "(its permissions, or a read-only file system); give a path in a folder you can write")
+    return target
