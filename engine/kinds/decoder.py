@@ -24,7 +24,7 @@ TRACE_SCHEMA = 1
 
 @runtime_checkable
 class Decoder(Protocol):
-    """Generates continuations for one prompt or a batch (strings or token ids)."""
+    """Generates continuations for one prompt or a batch (strings, token ids, or a tokenizer's output)."""
 
     def generate(self, prompts: str | Sequence[Any], **kwargs: Any) -> Any: ...
 

@@ -35,7 +35,6 @@ class BeamSettings:
     """The knobs of a beam search."""
 
     beam_width: int
-    max_new_tokens: int
     length_penalty: float = 1.0
     early_stopping: EarlyStopping = False
     num_return_sequences: int = 1
@@ -61,19 +60,19 @@ def beam_search(
     steps: list[TraceStep] | None = None,
 ) -> tuple[list[list[list[int]]], list[list[float]]]:
     """The best `num_return_sequences` sequences of every prompt (ids, EOS included) and their scores."""
-    n, limit = settings.beam_width, settings.max_new_tokens
+    n, limit = settings.beam_width, rules.max_new_tokens
     batch = len(prompts)
     logits, rows = lm.prefill(prompts)
     rows.expand(n, limit)
     logits = logits.repeat_interleave(n, dim=0)
     device = logits.device
-    keep = min(max(2, 1 + len(lm.eos_ids)) * n, n * logits.shape[-1])
+    keep = min(max(2, 1 + len(rules.eos_ids)) * n, n * logits.shape[-1])
     in_top = torch.arange(keep, device=device) < n
-    eos = torch.tensor(lm.eos_ids, dtype=torch.long, device=device)
+    eos = torch.tensor(rules.eos_ids, dtype=torch.long, device=device)
     beams = _start(batch, n, limit, lm.fill_id, device)
     offsets = torch.arange(batch, device=device)[:, None] * n
     for step in range(limit):
-        scores = rules.log_probs(logits, rows, lm.eos_ids)
+        scores = rules.log_probs(logits, rows)
         vocab = scores.shape[-1]
         totals = scores.view(batch, n, vocab) + beams.running_scores[:, :, None]
         top_scores, top_index = totals.view(batch, n * vocab).topk(keep, dim=-1)
@@ -86,15 +85,15 @@ def beam_search(
         completed = _finish(beams, sequences, top_scores, ends & in_top, step + 1, settings)
         if steps is not None:
             _record(lm, steps, step, scores.view(batch, n, vocab), source, tokens, top_scores, sequences,
-                    survivors, completed, ends)
+                    survivors, completed, ends, rules.eos_ids)
         beams.running_scores = run_scores.gather(1, survivors)
         beams.running_tokens = sequences.gather(1, survivors[:, :, None].expand(-1, -1, limit))
-        _update_improvable(beams, step + 1, settings)
+        _update_improvable(beams, step + 1, limit, settings)
         if not _should_continue(beams, ends, settings):
             break
         rows.reorder_beams((source.gather(1, survivors) + offsets).view(-1))
         logits = lm.advance(rows, tokens.gather(1, survivors).view(-1))
-    return _results(beams, settings.num_return_sequences, lm.eos_ids)
+    return _results(beams, settings.num_return_sequences, rules.eos_ids)
 
 
 def _start(batch: int, n: int, limit: int, fill: int, device: torch.device) -> _Beams:
@@ -135,10 +134,10 @@ def _finish(
     return admitted
 
 
-def _update_improvable(beams: _Beams, length: int, settings: BeamSettings) -> None:
+def _update_improvable(beams: _Beams, length: int, limit: int, settings: BeamSettings) -> None:
     """Whether the best running beam could still beat the worst finished hypothesis (sticky once False)."""
     if settings.early_stopping == "never" and settings.length_penalty > 0.0:
-        best_length = settings.max_new_tokens
+        best_length = limit
     else:
         best_length = length
     best_possible = beams.running_scores[:, :1] / (best_length ** settings.length_penalty)
@@ -153,7 +152,7 @@ def _should_continue(beams: _Beams, ends: torch.Tensor, settings: BeamSettings) 
     return bool(beams.improvable.any()) and not everything_finished and not bool(ends.all())
 
 
-def _results(beams: _Beams, count: int, eos_ids: list[int]) -> tuple[list[list[list[int]]], list[list[float]]]:
+def _results(beams: _Beams, count: int, eos_ids: tuple[int, ...]) -> tuple[list[list[list[int]]], list[list[float]]]:
     tokens = beams.finished_tokens[:, :count].tolist()
     sequences = [[cut_at_eos(seq, eos_ids) for seq in row] for row in tokens]
     return sequences, beams.finished_scores[:, :count].tolist()
@@ -171,6 +170,7 @@ def _record(
     survivors: torch.Tensor,
     completed: torch.Tensor,
     ends: torch.Tensor,
+    eos_ids: tuple[int, ...],
 ) -> None:
     """One trace step per prompt: every candidate considered, with whether it ran on, finished or was dropped."""
     kept = torch.zeros_like(ends).scatter_(1, survivors, True) & ~ends
@@ -186,6 +186,6 @@ def _record(
                 log_prob=float(scores[prompt, beam, token]),
                 score=float(top_scores[prompt, k]),
                 status=status,
-                text=lm.decode(cut_at_eos(sequences[prompt, k, : step + 1].tolist(), lm.eos_ids)) or "",
+                text=lm.decode(cut_at_eos(sequences[prompt, k, : step + 1].tolist(), eos_ids)) or "",
             ))
         steps.append(TraceStep(step, prompt, candidates))

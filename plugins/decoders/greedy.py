@@ -7,7 +7,6 @@ import attrs
 from engine.kinds.decoder import TraceStep
 from plugins.decoders.base import DecoderBase
 from plugins.decoders.language_model import LanguageModel
-from plugins.decoders.scoring import ScoreRules
 from plugins.decoders.stepwise import extend
 
 
@@ -15,7 +14,9 @@ from plugins.decoders.stepwise import extend
 class GreedyDecoder(DecoderBase):
     """Argmax decoding until EOS, a stop string or `max_new_tokens`; token-identical to `generate(do_sample=False)`.
 
-    A row's score is the sum of its tokens' log-probabilities. `stop_strings` end a row once its
+    The model's generation config applies as in `generate`'s greedy search (forced and suppressed
+    tokens, bad words, repetition_penalty and no_repeat_ngram_size on the raw logits). A row's score
+    is the sum of its tokens' log-probabilities after those rules. `stop_strings` end a row once its
     generated text contains one of them (the stop string stays in the text).
     """
 
@@ -26,8 +27,5 @@ class GreedyDecoder(DecoderBase):
         return "greedy"
 
     def _search(self, lm: LanguageModel, prompts: list[list[int]], steps: list[TraceStep] | None) -> Any:
-        rules = ScoreRules(min_new_tokens=self.min_new_tokens)
-        return extend(
-            lm, prompts, rules, lambda scores: scores.argmax(dim=-1),
-            max_new_tokens=self.max_new_tokens, stop_strings=self.stop_strings or (), steps=steps,
-        )
+        return extend(lm, prompts, self.rules(), lambda scores: scores.argmax(dim=-1),
+                      stop_strings=self.stop_strings or (), steps=steps)

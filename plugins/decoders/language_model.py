@@ -186,38 +186,28 @@ class LanguageModel:
     def device(self) -> torch.device:
         return self.model.device
 
-    def token_ids(self, prompt: Any, index: int) -> list[int]:
-        """One prompt as token ids: strings go through the tokenizer, ids pass through."""
-        if isinstance(prompt, str):
-            if self.tokenizer is None:
-                raise DataError(f"prompt {index} is text but the decoder has no tokenizer; give tokenizer= or token ids")
-            ids = list(self.tokenizer(prompt)["input_ids"])
-        elif hasattr(prompt, "tolist"):
-            ids = [int(t) for t in prompt.tolist()]
-        else:
-            try:
-                ids = [int(t) for t in prompt]
-            except (TypeError, ValueError):
-                raise DataError(
-                    f"prompt {index} is a {type(prompt).__name__}; give a string or a list of token ids"
-                ) from None
-        if not ids:
-            raise DataError(f"prompt {index} is empty; give at least one token of text to continue")
-        bad = [t for t in ids if not 0 <= t < self.vocab_size]
-        if bad:
-            raise DataError(f"prompt {index} has token ids {bad[:5]} outside the vocabulary (0..{self.vocab_size - 1})")
-        return ids
-
     def check_length(self, prompts: Sequence[Sequence[int]], max_new_tokens: int) -> None:
-        """A decoder-only model cannot see past its context: the prompt and new tokens must fit."""
-        if self.is_encoder_decoder or not self.context:
+        """The model cannot see past its positions: a decoder-only model's prompt and new tokens must
+        fit its context; an encoder-decoder model's input must fit its encoder and the new tokens its
+        decoder. Models without a position limit in their config (T5's relative positions) pass."""
+        if not self.context:
             return
         for i, ids in enumerate(prompts):
-            if len(ids) + max_new_tokens > self.context:
+            if self.is_encoder_decoder and len(ids) > self.context:
+                raise DataError(
+                    f"prompt {i} has {len(ids)} tokens, more than the {self.context} positions of the model's "
+                    "encoder. Shorten the prompt (or truncate it with the tokenizer's max_length)."
+                )
+            if not self.is_encoder_decoder and len(ids) + max_new_tokens > self.context:
                 raise DataError(
                     f"prompt {i} has {len(ids)} tokens; with max_new_tokens={max_new_tokens} that exceeds the "
                     f"model's context of {self.context} tokens. Shorten the prompt or lower max_new_tokens."
                 )
+        if self.is_encoder_decoder and max_new_tokens > self.context:
+            raise DataError(
+                f"max_new_tokens={max_new_tokens} is more than the {self.context} positions of the model's decoder; "
+                "lower max_new_tokens."
+            )
 
     def decode(self, ids: Sequence[int]) -> str | None:
         """Text of generated ids, special tokens left out (None without a tokenizer)."""

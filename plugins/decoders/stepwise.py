@@ -28,40 +28,41 @@ def extend(
     rules: ScoreRules,
     choose: Choose,
     *,
-    max_new_tokens: int,
     stop_strings: Sequence[str] = (),
     steps: list[TraceStep] | None = None,
 ) -> tuple[list[list[list[int]]], list[list[float]]]:
     """Generate until every row has finished; the ids (EOS included) and summed log-probs of each row."""
     logits, rows = lm.prefill(prompts)
-    eos = torch.tensor(lm.eos_ids, dtype=torch.long, device=lm.device)
+    eos = torch.tensor(rules.eos_ids, dtype=torch.long, device=lm.device)
     running = torch.ones(len(prompts), dtype=torch.bool, device=lm.device)
     totals = torch.zeros(len(prompts), dtype=torch.float32, device=lm.device)
     chosen: list[torch.Tensor] = []
-    for step in range(max_new_tokens):
-        scores = rules.log_probs(logits, rows, lm.eos_ids)
+    for step in range(rules.max_new_tokens):
+        scores = rules.log_probs(logits, rows)
         tokens = torch.where(running, choose(scores), lm.fill_id)
         picked = scores.gather(1, tokens[:, None])[:, 0]
         totals += torch.where(running, picked, torch.zeros_like(picked))
         chosen.append(tokens)
-        ended = torch.isin(tokens, eos) | _hit_stop_string(lm, chosen, stop_strings)
+        ended = torch.isin(tokens, eos) | _hit_stop_string(lm, chosen, stop_strings, rules.eos_ids)
         if steps is not None:
             _record(lm, steps, step, scores, tokens, running, ended, totals, chosen)
         running &= ~ended
-        if not running.any() or step + 1 == max_new_tokens:
+        if not running.any() or step + 1 == rules.max_new_tokens:
             break
         logits = lm.advance(rows, tokens)
     generated = torch.stack(chosen, dim=1).tolist()
-    sequences = [[cut_at_eos(row, lm.eos_ids)] for row in generated]
+    sequences = [[cut_at_eos(row, rules.eos_ids)] for row in generated]
     return sequences, [[float(t)] for t in totals.tolist()]
 
 
-def _hit_stop_string(lm: LanguageModel, chosen: list[torch.Tensor], stop_strings: Sequence[str]) -> torch.Tensor:
+def _hit_stop_string(
+    lm: LanguageModel, chosen: list[torch.Tensor], stop_strings: Sequence[str], eos_ids: Sequence[int]
+) -> torch.Tensor:
     device = chosen[0].device
     if not stop_strings or lm.tokenizer is None:
         return torch.zeros(chosen[0].shape[0], dtype=torch.bool, device=device)
     rows = torch.stack(chosen, dim=1).tolist()
-    hits = [any(s in (lm.decode(cut_at_eos(r, lm.eos_ids)) or "") for s in stop_strings) for r in rows]
+    hits = [any(s in (lm.decode(cut_at_eos(r, eos_ids)) or "") for s in stop_strings) for r in rows]
     return torch.tensor(hits, dtype=torch.bool, device=device)
 
 

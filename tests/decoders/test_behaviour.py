@@ -71,7 +71,7 @@ def test_stop_strings_end_greedy_rows(gpt2_dir):
     ({"beam_width": 0}, "beam_width must be 1 or more"),
     ({"temperature": 0.0}, "temperature must be greater than 0"),
     ({"temperature": -1.0}, "temperature must be greater than 0"),
-    ({"num_return_sequences": 5}, "cannot exceed beam_width"),
+    ({"num_return_sequences": 5, "beam_width": 4}, "cannot exceed beam_width"),
     ({"early_stopping": "sometimes"}, "early_stopping"),
     ({"max_new_tokens": 0}, "max_new_tokens must be 1 or more"),
     ({"min_new_tokens": 9, "max_new_tokens": 4}, "min_new_tokens"),

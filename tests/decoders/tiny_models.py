@@ -42,11 +42,13 @@ def write_t5(folder: Path) -> Path:
     return folder
 
 
-def cut_at_eos(ids, eos: int = 1) -> list[int]:
+def cut_at_eos(ids, eos: int | list[int] = 1) -> list[int]:
+    """The ids up to and including the first of the EOS ids."""
+    ends = [eos] if isinstance(eos, int) else list(eos)
     out = []
     for t in ids:
         out.append(int(t))
-        if t == eos:
+        if t in ends:
             break
     return out
 
@@ -70,7 +72,8 @@ def reference(model, prompts: list[list[int]], *, pad: int, **generate_kwargs):
     out = model.generate(input_ids=ids, attention_mask=mask, return_dict_in_generate=True, output_scores=True,
                          **generate_kwargs)
     start = ids.shape[1] if decoder_only else 1
-    sequences = [cut_at_eos(row[start:]) for row in out.sequences.tolist()]
+    eos = generate_kwargs.get("eos_token_id", model.generation_config.eos_token_id)
+    sequences = [cut_at_eos(row[start:], eos) for row in out.sequences.tolist()]
     scores = out.sequences_scores.tolist() if getattr(out, "sequences_scores", None) is not None else None
     return sequences, scores
 
