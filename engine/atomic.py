@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from engine import commit
@@ -43,21 +43,22 @@ def write_text(target: str | os.PathLike[str], text: str) -> Path:
 
 
 @contextlib.contextmanager
-def marked_folder(target: str | os.PathLike[str], kind: str) -> Iterator[Path]:
+def marked_folder(target: str | os.PathLike[str], kind: str, written: Collection[str] = ()) -> Iterator[Path]:
     """`atomic_folder` for a folder of `kind` ("report", "sweep"): it may replace only a new or empty
-    folder or one holding the marker that Hookyard writes into every such folder, so that a location
-    chosen by mistake (`--report .`) can never delete a user's files."""
-    with atomic_folder(check_marked(target, kind)) as fresh:
+    folder or one holding the marker that Hookyard writes into every such folder (or, from before
+    markers, one holding nothing but the files in `written`), so that a location chosen by mistake
+    (`--report .`) can never delete a user's files."""
+    with atomic_folder(check_marked(target, kind, written)) as fresh:
         (fresh / MARKER).write_text(json.dumps({"written_by": "hookyard", "kind": kind}) + "\n", encoding="utf-8")
         yield fresh
 
 
-def check_marked(target: str | os.PathLike[str], kind: str) -> Path:
+def check_marked(target: str | os.PathLike[str], kind: str, written: Collection[str] = ()) -> Path:
     """`target` as a Path if `marked_folder` may write a `kind` folder there; otherwise a ConfigError saying why."""
     target = Path(os.path.expanduser(os.fspath(target)))
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise ConfigError(f"the {kind} folder {str(target)!r} exists and is not a folder; choose another location")
-    if target.is_dir() and any(target.iterdir()) and _marker_kind(target) != kind:
+    if target.is_dir() and any(target.iterdir()) and _marker_kind(target) != kind and not _only(target, written):
         raise ConfigError(
             f"the {kind} folder {str(target)!r} holds files that are not a Hookyard {kind} (no {MARKER} marker "
             f"says Hookyard wrote it); choose an empty or new folder, since a {kind} replaces the whole folder"
@@ -70,6 +71,12 @@ def check_marked(target: str | os.PathLike[str], kind: str) -> Path:
         raise ConfigError(f"the {kind} folder {str(target)!r} cannot be written ({str(existing)!r} is read-only); "
                           "choose a location you can write to")
     return target
+
+
+def _only(folder: Path, written: Collection[str]) -> bool:
+    """Whether `folder` holds files named in `written` and nothing else (a folder from before markers)."""
+    entries = list(folder.iterdir())
+    return bool(written) and all(e.is_file() and not e.is_symlink() and e.name in written for e in entries)
 
 
 def _marker_kind(folder: Path) -> str | None:

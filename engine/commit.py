@@ -325,6 +325,17 @@ def outputs(*folders: str | os.PathLike[str]) -> Iterator[Commit]:
 
 
 @contextlib.contextmanager
+def apart() -> Iterator[None]:
+    """Write outside the open commit while the block runs: for what is no run's output and should
+    stay when the run fails (a cache, such as a converted model)."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+@contextlib.contextmanager
 def output(target: str | os.PathLike[str], *, folder: bool) -> Iterator[Path]:
     """A staged path for `target` in the open commit (or in one of its own): see `engine.atomic`."""
     with outputs() as commit:

@@ -44,7 +44,8 @@ def main() -> None:
     result = pipeline.run()
     report = build_report(result, pipeline)
     folder = report.write(pipeline.report)
-    print(f"wrote {result.table.num_rows:,} rows to {result.flow.facts['written'].location}")
+    for written in result.flow.facts["written"]:
+        print(f"wrote {written.rows:,} rows to {written.location}")
     print(f"report: {folder / 'report.html'}")
     for line in summary_lines(report.figures):
         print(line)

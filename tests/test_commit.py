@@ -218,3 +218,14 @@ def test_a_lock_is_released_with_its_commit(tmp_path: Path) -> None:
             assert (tmp_path / commit.LOCK).exists()
             tmp.write_text(text)
     assert tree(tmp_path) == {"x": "3"}
+
+
+def test_a_report_from_before_markers_is_replaced_but_not_one_with_other_files(tmp_path: Path) -> None:
+    from engine.report import UNMARKED, check_target
+
+    old = tmp_path / "report"
+    write_tree(old, dict.fromkeys(UNMARKED, "old"))
+    assert check_target(old) == old
+    (old / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not a Hookyard report"):
+        check_target(old)
