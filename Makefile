@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONTRIB := $(wildcard contrib/*/pyproject.toml)
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test bench browser
 
 $(BIN)/.installed: pyproject.toml constraints.txt $(CONTRIB)
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,17 @@ setup: $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/hookyard run examples/uplift.toml
 
-test: $(BIN)/.installed
+# The report's browser test drives headless Chromium (Debian's `chromium`): installed here when missing
+# and running as root, else what to install is printed (and that test fails, saying so again).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && apt-get install -y -qq chromium; \
+	else \
+		echo "make test: the report's browser test needs headless Chromium: sudo apt-get install -y chromium" >&2; \
+	fi
+
+test: $(BIN)/.installed browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: $(BIN)/.installed

@@ -1,6 +1,7 @@
 """How good estimated treatment effects are: PEHE (RMSE against the true effect), Qini / AUUC
 (ranking quality on observed outcomes) and policy regret (what a plan made from the estimates
-loses against the plan made from the true effects, for a given solver and budget)."""
+loses against the plan made from the true effects, for a given solver and budget). What a plan is
+worth without the truth, by doubly robust evaluation on the experiment, is `engine.policy_value`."""
 
 from __future__ import annotations
 

@@ -61,7 +61,8 @@ def test_the_job_writes_the_assignment_and_a_report_with_the_figures(small_run) 
     assert table.num_rows == 1500
     plan = table.column("assignment").to_numpy()
     assert set(plan.tolist()) <= {-1, 0, 1, 2} and (plan >= 0).any()
-    assert sorted(files(folder / REPORT)) == ["cate.png", "frontier.png", "overlap.png", "report.html", "report.json"]
+    assert sorted(files(folder / REPORT)) == [".hookyard", "calibration.png", "cate.png", "frontier.png", "overlap.png",
+                                              "policy_value.png", "qini.png", "report.html", "report.json"]
     for png in ("cate.png", "frontier.png", "overlap.png"):
         assert (folder / REPORT / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

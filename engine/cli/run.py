@@ -81,11 +81,24 @@ def run_and_report(pipeline: Any, args: argparse.Namespace) -> int:
     summary = summarize(result)
     if report is not None:
         summary["report"] = {"folder": str(folder), "figures": report.figures}
+    _committed(pipeline, summary)
     if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+        from engine.report import strict
+
+        print(json.dumps(strict(summary), indent=2, default=str))
     elif not args.quiet:
         _print(summary, result)
     return 0
+
+
+def _committed(pipeline: Any, summary: dict[str, Any]) -> None:
+    """Tell the observers the run's outputs are in place (`engine.events.OutputsCommitted`)."""
+    from engine.events import OutputsCommitted
+
+    report = summary.get("report") or {}
+    written = tuple(str(o["location"]) for o in summary["outputs"] if o.get("location")) + ((report["folder"],) if report else ())
+    pipeline.registry.events.outputs_committed(event=OutputsCommitted(
+        summary["run_id"], pipeline.name, written, report.get("folder"), report.get("figures") or {}))
 
 
 def _print(summary: dict[str, Any], result: Any) -> None:

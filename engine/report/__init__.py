@@ -8,8 +8,11 @@ and report.html with PNG plots, written into a folder that appears whole or not 
 
 Sections appear when the run's facts allow them: effect estimates against the truth (PEHE and a
 scatter per treatment), the estimator's overlap (propensity histograms per arm, the share clipped),
-the solver's objective, bound and gap, the plan against `naive` at the
-run's budget and across budgets, the plan against the oracle, and the plugins that ran. A streamed
+the encoder's drift report, the solver's objective, bound and gap, the plan against `naive` at the
+run's budget and across budgets, the plan against the oracle, what each plan is worth by doubly robust
+evaluation with intervals, Qini and uplift curves, calibration (`engine.report.evaluation`), a batch-
+generation run's lengths, scores, EOS share and sample (`engine.report.generation`), and the plugins
+that ran. Every number the page shows is in report.json; plots are files beside it. A streamed
 run too large to keep every row keeps a seeded sample; the figures drawn from rows then come from
 that sample and the report says which ("sampled").
 """
@@ -17,6 +20,7 @@ that sample and the report says which ("sampled").
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -28,19 +32,24 @@ from engine.errors import PluginMissingError
 from engine.report.figures import (
     TIMING_KEYS,
     cate_section,
+    drift_section,
     overlap_section,
     planning_sections,
     sampled_note,
     solver_section,
 )
-from engine.report.folder import atomic_folder, check_target
+from engine.report.evaluation import evaluation_sections
+from engine.report.generation import generation_section
+from engine.atomic import check_marked, marked_folder
 
 SCHEMA = 1
+UNMARKED = ("report.json", "report.html", "cate.png", "frontier.png", "overlap.png")
+"""The files of a report written before reports held a `.hookyard` marker: a folder of only these is
+one, and may be replaced."""
 ROWS = 1_000_000
 """The most rows of a run's final table a report works from; past it, a seeded sample of this many."""
-PLOT_FILES = {"cate": "cate.png", "frontier": "frontier.png", "overlap": "overlap.png"}
 
-__all__ = ["Report", "build_report", "check_target", "outputs", "require_matplotlib"]
+__all__ = ["Report", "build_report", "check_target", "outputs", "require_matplotlib", "strict"]
 
 
 @attrs.frozen(eq=False)
@@ -62,20 +71,30 @@ class Report:
         from engine.report import html, plots
 
         figures = self.figures
-        with atomic_folder(folder) as fresh:
-            drawn: dict[str, str] = {}
-            if figures.get("cate", {}).get("pehe") and self.table is not None:
-                drawn["cate"] = plots.cate_scatter(self.table, figures["cate"], fresh / PLOT_FILES["cate"]).name
-            if figures.get("overlap"):
-                drawn["overlap"] = plots.overlap(figures["overlap"], fresh / PLOT_FILES["overlap"]).name
-            if figures.get("frontier"):
-                headline = figures["headline"]
-                drawn["frontier"] = plots.frontier(figures["frontier"], headline["budget"],
-                                                   figures["frontier"]["solver"], fresh / PLOT_FILES["frontier"]).name
-            data = {**self.data, "plots": drawn}
-            (fresh / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        with marked_folder(folder, "report", UNMARKED) as fresh:
+            drawn = plots.draw(figures, self.table, fresh)
+            data = strict({**self.data, "plots": drawn})
+            (fresh / "report.json").write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
             (fresh / "report.html").write_text(html.render(data, drawn), encoding="utf-8")
         return Path(os.path.expanduser(folder))
+
+
+def strict(value: Any) -> Any:
+    """`value` with every NaN or infinite float as None, so that the JSON is strict (what `JSON.parse`
+    and other readers accept): a figure that does not exist is null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict(v) for v in value]
+    return value
+
+
+def check_target(folder: str | os.PathLike[str]) -> Path:
+    """`folder` as a Path if a report may be written there: new, empty, or an earlier report (its
+    `.hookyard` marker says so); otherwise a ConfigError saying why. Nothing else is ever replaced."""
+    return check_marked(folder, "report", UNMARKED)
 
 
 def require_matplotlib() -> None:
@@ -94,11 +113,13 @@ def build_report(result: Any, pipeline: Any = None) -> Report:
     solver_label = next((r.name for r in result.steps if r.kind == "solver"), "solver")
     figures: dict[str, Any] = {}
     for key, section in (("cate", cate_section(flow)), ("overlap", overlap_section(flow)),
-                         ("solver", solver_section(flow))):
+                         ("drift", drift_section(flow)), ("solver", solver_section(flow)),
+                         ("generation", generation_section(flow, pipeline))):
         if section is not None:
             figures[key] = section
     if pipeline is not None:
         figures.update(planning_sections(flow, pipeline, solver_label))
+        figures.update(evaluation_sections(flow, pipeline))
     note = sampled_note(flow, figures)
     if note is not None:
         figures["sampled"] = note
@@ -119,6 +140,5 @@ def build_report(result: Any, pipeline: Any = None) -> Report:
 
 
 def outputs(flow: Any) -> list[dict[str, Any]]:
-    """Where the run's sink wrote (its "written" fact, an `engine.kinds.sink.Written`)."""
-    written = flow.facts.get("written")
-    return [] if written is None else [attrs.asdict(written)]
+    """Where the run's sinks wrote (its "written" fact: an `engine.kinds.sink.Written` per sink)."""
+    return [attrs.asdict(written) for written in flow.facts.get("written", ())]

@@ -11,6 +11,7 @@ from engine import progress
 from engine.errors import DataError
 from engine.flow import Flow
 from engine.names import normalize
+from engine.report.evaluation import BASIS_TRAINING
 from engine.report.plans import Planner
 
 FRONTIER = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -61,6 +62,16 @@ def overlap_section(flow: Flow) -> dict[str, Any] | None:
     return {str(arm): dict(histogram) for arm, histogram in overlap.items()}
 
 
+def drift_section(flow: Flow) -> dict[str, Any] | None:
+    """The encoder's drift report (levels the scored rows brought that training did not, and fitted levels
+    they lacked), where the encoder made one."""
+    drift = flow.facts.get("drift")
+    if drift is None:
+        return None
+    report = drift.to_dict() if hasattr(drift, "to_dict") else dict(drift)
+    return {**report, "drifted": any(c["unseen"] or c["absent"] for c in report["columns"])}
+
+
 def solver_section(flow: Flow) -> dict[str, Any] | None:
     """The solver's result summary (status, objective, proven bound and gap), timings aside."""
     summary = flow.facts.get("solver")
@@ -106,7 +117,11 @@ def sampled_params(flow: Flow, params: Mapping[str, Any]) -> dict[str, Any]:
     sample = flow.facts.get("sample")
     if not sample:
         return dict(params)
-    share = sample["kept"] / sample["rows"]
+    return scaled_params(params, sample["kept"] / sample["rows"])
+
+
+def scaled_params(params: Mapping[str, Any], share: float) -> dict[str, Any]:
+    """The solver step's params for `share` of its rows: the budget and count limits scaled by it."""
     scaled = {**params, "budget": float(params["budget"]) * share}
     for limit in ("min_count", "max_count"):
         if params.get(limit) is not None:
@@ -119,7 +134,8 @@ def sampled_note(flow: Flow, figures: Mapping[str, Any]) -> dict[str, Any] | Non
     sample = flow.facts.get("sample")
     if not sample:
         return None
-    sections = [key for key in ("cate", "headline", "frontier", "oracle") if key in figures]
+    sections = [key for key in ("cate", "headline", "frontier", "oracle", "policy_value", "qini", "calibration")
+                if key in figures and figures[key].get("basis", "") != BASIS_TRAINING]
     return {**sample, "share": sample["kept"] / sample["rows"], "sections": sections,
             "note": (f"{', '.join(sections)} are figures over a seeded sample of {sample['kept']:,} of the run's "
                      f"{sample['rows']:,} rows (seed {sample['seed']}), budgets scaled by the sample's share; "
@@ -172,8 +188,9 @@ def _frontier(planner: Planner, solver: Any, pipeline: Any, budget: float, ran: 
               naive: dict[str, Any]) -> dict[str, Any]:
     naive_solver = pipeline.registry.build("solver", "naive")
     points = []
+    dearest = planner.dearest()
     for share in progress.track(FRONTIER, total=len(FRONTIER), desc="report: frontier", unit="budget"):
-        at = budget * share
+        at = budget * share if budget * share <= dearest or share <= 1.0 else max(dearest, budget)
         if share == 1.0:
             points.append({"budget": at, "optimised": ran, "naive": naive})
             continue

@@ -37,10 +37,14 @@ class Planner:
     def solve(self, solver: Any, *, effects: Sequence[str] | None = None, **changes: Any) -> dict[str, Any]:
         """Plan with `solver`, with the solver step's params changed by `changes` (budget,
         budget_sense, objective) and `effects` columns instead of the estimates; score the plan."""
+        return self.score(*self.plan(solver, effects=effects, **changes))
+
+    def plan(self, solver: Any, *, effects: Sequence[str] | None = None, **changes: Any) -> tuple[Any, dict[str, Any]]:
+        """The plan `solve` scores (per row -1 or a treatment index) and the solver's summary."""
         params = {**self.params, **changes, "column": PLAN_COLUMN, "allow_no_plan": True}
         flow = self.flow if effects is None else self.flow.evolve(effects=tuple(effects))
         out = run_step(solver, flow, **params)
-        return self.score(out.table.column(PLAN_COLUMN).to_numpy(), out.facts["solver"])
+        return out.table.column(PLAN_COLUMN).to_numpy(), out.facts["solver"]
 
     def score(self, plan: Any, summary: Mapping[str, Any]) -> dict[str, Any]:
         """What a plan is worth: its status and cost, and the sum of the chosen treatments' effects,
@@ -68,10 +72,27 @@ class Planner:
             return self._value(plan, [f"{costs}{c}" for c in self.effects])
         return float(np.asarray(costs, float)[plan[rows]].sum())
 
+    def dearest(self) -> float:
+        """What the dearest plan spends (every row at its dearest treatment, or none where that costs
+        less): a budget above it plans as this one does."""
+        import numpy as np
+
+        costs = self.params.get("costs")
+        rows = self.flow.table.num_rows
+        if costs is None:
+            return float(rows)
+        if isinstance(costs, str):
+            return float(np.maximum(self._matrix([f"{costs}{c}" for c in self.effects]).max(axis=1), 0.0).sum())
+        return rows * max(float(np.max(np.asarray(costs, float))), 0.0)
+
     def _value(self, plan: Any, columns: Sequence[str]) -> float:
         import numpy as np
 
         rows = np.flatnonzero(plan >= 0)
+        return float(self._matrix(columns)[rows, plan[rows]].sum())
+
+    def _matrix(self, columns: Sequence[str]) -> Any:
+        import numpy as np
+
         table = self.flow.table
-        matrix = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in columns]).astype(float)
-        return float(matrix[rows, plan[rows]].sum())
+        return np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in columns]).astype(float)
