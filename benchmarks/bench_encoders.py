@@ -11,6 +11,12 @@ so polars is timed on the three columns whose dummies fit in memory (125 columns
 `onehot` on the same three columns with uint8 values as polars gives (the same one-hot
 information, as a CSR matrix).
 
+`to_sql` at many levels (--sql-levels, default 10,000 and 100,000 levels of one column): the
+seconds to write each form of the query (the select list, and the whole query that locates each
+row's level once; median of 3) and the seconds DuckDB takes to run it on 20 rows, with the ratio between the
+largest and smallest level counts (10 for linear growth at 10x the levels, 100 for quadratic).
+`--sql-only` runs just this part.
+
 Fairness: one process, the same data, each contender run once to warm up, then `--repeat` rounds
 in which the contenders of a comparison run in turn (so a busy machine slows them alike); the
 median of each counts. Both polars and `onehot` (through Arrow) use all the CPUs they see: the
@@ -103,14 +109,48 @@ def matrix_mb(matrix: Any) -> float:
     return (matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes) / 2**20
 
 
+def sql_scaling(levels: list[int]) -> dict[str, Any]:
+    """Seconds to write and to run (DuckDB, 20 rows) both forms of to_sql() at each level count."""
+    import duckdb
+
+    figures: dict[str, Any] = {}
+    for count in levels:
+        train = pa.table({"c": [f"level_{i}" for i in range(count)]})
+        encoder = engine.encoder("onehot", output="arrow", handle_unknown="error").fit(train)
+        writers = {"select_list": lambda: f"SELECT {encoder.to_sql()} FROM t", "query": lambda: encoder.to_sql("t")}
+        for form, write in writers.items():
+            write_seconds = statistics.median(timed(write)[0] for _ in range(3))
+            sql = write()
+            connection = duckdb.connect()
+            connection.register("t", train.slice(0, 20))
+            run_seconds, result = timed(lambda: connection.sql(sql).to_arrow_table())
+            same = result.equals(encoder.transform(train.slice(0, 20)))
+            figures[f"{form}_{count}"] = {"write_s": round(write_seconds, 3), "duckdb_s": round(run_seconds, 3), "same": same}
+            print(f"to_sql {form:11} {count:>7,} levels: written in {write_seconds:7.3f} s, DuckDB runs it in "
+                  f"{run_seconds:7.3f} s on 20 rows; same as transform: {same}", flush=True)
+    low, high = min(levels), max(levels)
+    if high > low:
+        for form in ("select_list", "query"):
+            ratio = figures[f"{form}_{high}"]["write_s"] / max(figures[f"{form}_{low}"]["write_s"], 1e-9)
+            figures[f"{form}_write_ratio"] = round(ratio, 1)
+            print(f"to_sql {form}: {high / low:.0f}x the levels took {ratio:.1f}x as long to write")
+    return figures
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1M rows instead of 10M")
     parser.add_argument("--rows", type=int, help="rows to build (overrides --quick)")
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds after a warm-up; the median counts")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sql-levels", type=int, nargs="+", default=[10_000, 100_000], help="level counts for to_sql")
+    parser.add_argument("--sql-only", action="store_true", help="only the to_sql figures")
     args = parser.parse_args(argv)
     rows = args.rows or (1_000_000 if args.quick else 10_000_000)
+    if args.sql_only:
+        result = {"benchmark": "encoders-sql", "cpus": os.cpu_count(), "to_sql": sql_scaling(args.sql_levels)}
+        print(json.dumps(result))
+        return result
 
     import polars as pl
     from sklearn.preprocessing import OneHotEncoder
@@ -156,6 +196,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     load = [round(x, 2) for x in os.getloadavg()]
     print(f"threads {threads}; load average {load} (1, 5, 15 min) on {os.cpu_count()} CPUs; medians of {args.repeat} rounds")
 
+    sql = sql_scaling(args.sql_levels)
     result = {
         "benchmark": "encoders",
         "rows": rows,
@@ -173,6 +214,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "output_mb": round(output_mb, 1),
         "peak_method": peak_method,
         "same_as_sklearn": bool(same),
+        "to_sql": sql,
     }
     print(json.dumps(result))
     return result

@@ -279,7 +279,7 @@ def test_a_sampled_run_reports_which_figures_come_from_the_sample(tmp_path: Path
     assert 0 <= overlap["T2"]["clipped_share"] <= 1 and sampled["overlap"] == overlap, "fitted once, not sampled"
     note = sampled["sampled"]
     assert (note["rows"], note["kept"], note["share"]) == (900, 450, 0.5)
-    assert note["sections"] == ["cate", "headline", "frontier", "oracle"]
+    assert note["sections"] == ["cate", "headline", "frontier", "oracle", "policy_value", "qini", "calibration"]
     assert "seeded sample of 450 of the run's 900 rows" in note["note"]
     assert sampled["solver"] == whole["solver"] | {k: sampled["solver"][k] for k in ("build_seconds", "solve_seconds")
                                                    if k in sampled["solver"]}, "the solver's figures cover every row"

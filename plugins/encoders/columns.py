@@ -1,7 +1,9 @@
 """Categorical columns read chunk by chunk as a small dictionary of values plus one code per row.
 
-Every encoded column has a value domain ("string", "integer" or "boolean") fixed at fit; later
-data is cast to it. Missing values (Arrow null, NaN, None, pd.NA) get the code len(dictionary).
+Every encoded column has a value domain ("string", "integer", "float" or "boolean") fixed at fit;
+later data is cast to it. A float column whose values are all whole numbers is "integer", one with
+fractional values "float"; a fractional value in an "integer" column stays a float, a level that
+fit cannot have seen. Missing values (Arrow null, NaN, None, pd.NA) get the code len(dictionary).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pyarrow.compute as pc
 
 from engine.errors import DataError
 
-DOMAIN_TYPES = {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_()}
+DOMAIN_TYPES = {"string": pa.string(), "integer": pa.int64(), "float": pa.float64(), "boolean": pa.bool_()}
 
 
 @attrs.frozen
@@ -32,13 +34,16 @@ class ChunkCodes:
         return int(self.counts[-1])
 
 
-def domain_of(column: str, arrow_type: Any) -> str | None:
-    """The value domain of an Arrow type, None for an all-null column; other types raise."""
+def domain_of(column: str, arrow_type: Any, values: Any = None) -> str | None:
+    """The value domain of an Arrow type (of a float column, of its `values`), None for an all-null
+    column; other types raise."""
     if pa.types.is_dictionary(arrow_type):
-        return domain_of(column, arrow_type.value_type)
+        return domain_of(column, arrow_type.value_type, None if values is None else pc.cast(values, arrow_type.value_type))
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
         return "string"
-    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+    if pa.types.is_floating(arrow_type):
+        return "integer" if values is None or not _fractional(values).any() else "float"
+    if pa.types.is_integer(arrow_type):
         return "integer"
     if pa.types.is_boolean(arrow_type):
         return "boolean"
@@ -58,8 +63,8 @@ def array_codes(column: str, array: Any, domain: str, known: Any = None) -> Chun
     """
     if pa.types.is_null(array.type):
         return ChunkCodes(pa.array([], DOMAIN_TYPES[domain]), np.zeros(len(array), np.int32), np.array([len(array)]))
-    if known is not None and len(known) and array.type == known.type:
-        return _looked_up(array, known)
+    if known is not None and len(known) and array.type == known.type and not pa.types.is_floating(array.type):
+        return _looked_up(array, known)  # (floats are hashed: their NaN is a missing value, not a level)
     encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
     return _codes(column, encoded.dictionary, encoded.indices, domain)
 
@@ -83,7 +88,7 @@ def _codes(column: str, dictionary: Any, indices: Any, domain: str) -> ChunkCode
     values, missing = _in_domain(column, dictionary, domain)
     n = len(values)
     if indices.null_count:
-        indices = pc.fill_null(indices, n)
+        indices = pc.fill_null(indices, len(dictionary))  # the missing code before any remap
     codes = indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     if missing is not None:
         remap = np.append(missing, n).astype(np.int32)
@@ -95,9 +100,12 @@ def _codes(column: str, dictionary: Any, indices: Any, domain: str) -> ChunkCode
 def _in_domain(column: str, dictionary: Any, domain: str) -> tuple[Any, np.ndarray | None]:
     """The dictionary cast to `domain` without its missing entries, and (when it had any) where
     each old entry now sits (len of the new dictionary for the missing ones)."""
+    if pa.types.is_float16(dictionary.type):
+        dictionary = dictionary.cast(pa.float32())  # Arrow computes little on half floats
     if pa.types.is_floating(dictionary.type):
         dictionary = pc.if_else(pc.is_nan(dictionary), pa.scalar(None, dictionary.type), dictionary)
-        _require_whole_numbers(column, dictionary)
+        if domain == "integer" and _fractional(dictionary).any():
+            domain = "float"  # fractional values: none can be a fitted integer level
     if pa.types.is_large_string(dictionary.type) or pa.types.is_string_view(dictionary.type):
         dictionary = dictionary.cast(pa.string())
     target = DOMAIN_TYPES[domain]
@@ -117,11 +125,10 @@ def _in_domain(column: str, dictionary: Any, domain: str) -> tuple[Any, np.ndarr
     return kept, np.where(valid, position, len(kept))
 
 
-def _require_whole_numbers(column: str, values: Any) -> None:
-    fractional = pc.not_equal(pc.floor(values), values)
-    if pc.any(fractional).as_py():
-        example = values.filter(fractional)[0].as_py()
-        raise DataError(
-            f"column {column!r} holds fractional numbers (for example {example!r}), which are not "
-            "categorical: bin or cast it first, or leave it out of `columns` so it passes through"
-        )
+def _fractional(values: Any) -> np.ndarray:
+    """Which of float `values` are not whole numbers (infinities included; NaN and nulls are not)."""
+    if pa.types.is_float16(values.type):
+        values = values.cast(pa.float32())
+    whole = pc.and_(pc.is_finite(values), pc.equal(pc.floor(values), values))
+    odd = pc.and_(pc.invert(whole), pc.invert(pc.is_nan(values)))
+    return pc.fill_null(odd, False).to_numpy(zero_copy_only=False)

@@ -32,8 +32,9 @@ class _PieceTally:
 class ColumnEncoding:
     """Encodes the pieces of one column into output columns starting at `offset`."""
 
-    def __init__(self, layout: ColumnLayout, offset: int, handle_unknown: str, handle_missing: str) -> None:
+    def __init__(self, layout: ColumnLayout, offset: int, handle_unknown: str, handle_missing: str, position: int = 0) -> None:
         self.layout = layout
+        self.position = position
         self.handle_unknown = handle_unknown
         self.handle_missing = handle_missing
         fitted = layout.fitted
@@ -50,7 +51,8 @@ class ColumnEncoding:
     def encode(self, piece: Piece, out: np.ndarray) -> _PieceTally:
         """Write the output column of every row of `piece` into `out` (-1: no column) and tally its levels."""
         codes = piece.codes
-        position = pc.fill_null(pc.index_in(codes.dictionary, value_set=self.levels), -1)
+        levels = self.levels if codes.dictionary.type == self.levels.type else self.levels.cast(codes.dictionary.type)
+        position = pc.fill_null(pc.index_in(codes.dictionary, value_set=levels), -1)
         position = position.to_numpy(zero_copy_only=False)
         known = position >= 0
         lookup = np.empty(len(position) + 1, dtype=out.dtype)
@@ -65,7 +67,8 @@ class ColumnEncoding:
         return _PieceTally(seen, dict(zip(levels, present[unseen].tolist())), codes.missing)
 
     def finish(self, tallies: Sequence[_PieceTally], rows: int) -> ColumnDrift:
-        """The column's drift over all its pieces; raises or warns for unseen or missing values as set."""
+        """The column's drift over all its pieces; raises for unseen or missing values where set to
+        (warnings are the caller's: see `warn_unknown`)."""
         column = self.layout.fitted.column
         unseen: Counter[Any] = Counter()
         for tally in tallies:
@@ -79,8 +82,12 @@ class ColumnEncoding:
         if self._missing_unseen and missing:
             unseen[None] = missing
         ranked = sorted(unseen.items(), key=lambda item: (-item[1], str(item[0])))
-        if ranked and self.handle_unknown in ("error", "warn"):
-            self._complain(column, ranked)
+        if ranked and self.handle_unknown == "error":
+            raise DataError(
+                f"Found unknown categories {[level for level, _ in ranked[:_SHOWN]]} in column {self.position} "
+                f"during transform: {_shown(column, ranked)}. Fit on data that has them, or set "
+                "handle_unknown='ignore' (all zeros) or 'infrequent' (into the infrequent column)"
+            )
         seen = np.sum([t.seen for t in tallies], axis=0) if tallies else np.zeros(len(self.levels))
         absent = [level for level, count in zip(self.layout.fitted.levels, seen) if count == 0]
         if self.layout.missing_is_level and not missing:
@@ -91,14 +98,28 @@ class ColumnEncoding:
             absent=tuple(absent),
         )
 
-    def _complain(self, column: str, ranked: list[tuple[Any, int]]) -> None:
-        shown = ", ".join(f"{level!r} in {count} row(s)" for level, count in ranked[:_SHOWN])
-        more = f" and {len(ranked) - _SHOWN} more" if len(ranked) > _SHOWN else ""
-        message = f"column {column!r} has level(s) not seen in fit: {shown}{more}"
-        if self.handle_unknown == "error":
-            raise DataError(
-                f"{message}. Fit on data that has them, or set handle_unknown='ignore' (all zeros) "
-                "or 'infrequent' (into the infrequent column)"
-            )
+    def unknown_note(self, drift: ColumnDrift) -> str:
+        """Where this column's unseen levels went, for the warning."""
         target = "the infrequent column" if self._unknown_slot >= 0 else "all zeros"
-        warnings.warn(f"{message}; they are encoded as {target}", UserWarning, stacklevel=5)
+        return f"{_shown(drift.column, [(u.level, u.count) for u in drift.unseen])}, encoded as {target}"
+
+
+def warn_unknown(encodings: Sequence[ColumnEncoding], drifts: Sequence[ColumnDrift], handle_unknown: str) -> None:
+    """One warning, worded as scikit-learn's, naming the columns with unseen levels and where they went."""
+    found = [(e, d) for e, d in zip(encodings, drifts) if d.unseen]
+    if not found:
+        return
+    target = "all zeros" if handle_unknown == "ignore" else "the infrequent category"
+    notes = "; ".join(e.unknown_note(d) for e, d in found)
+    warnings.warn(
+        f"Found unknown categories in columns {[e.position for e, _ in found]} during transform. These "
+        f"unknown categories will be encoded as {target} ({notes})",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def _shown(column: str, ranked: Sequence[tuple[Any, int]]) -> str:
+    shown = ", ".join(f"{level!r} in {count} row(s)" for level, count in ranked[:_SHOWN])
+    more = f" and {len(ranked) - _SHOWN} more" if len(ranked) > _SHOWN else ""
+    return f"column {column!r} has level(s) not seen in fit: {shown}{more}"

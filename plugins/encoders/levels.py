@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from engine.errors import DataError
 from plugins.encoders.columns import ChunkCodes
 
 MISSING_LABEL = "nan"
@@ -26,6 +27,12 @@ class LevelCounter:
         self._counts: list[np.ndarray] = []
 
     def add(self, chunk: ChunkCodes) -> None:
+        if self._values and chunk.dictionary.type != self._values[0].type:
+            raise DataError(
+                f"column {self.column!r} held {self._values[0].type} levels in the first batch and "
+                f"{chunk.dictionary.type} values later (fractional numbers after whole ones): cast it to "
+                "one type in the source, or fit on one table"
+            )
         self.missing += chunk.missing
         present = chunk.counts[:-1] > 0
         if not present.any():
@@ -81,8 +88,15 @@ class Settings:
     handle_missing: str
     min_frequency: int | float | None
     max_categories: int | None
-    drop: str | None
+    drop: Any
     infrequent_name: str
+
+
+@attrs.frozen
+class DropLevel:
+    """`drop` for one column given as a level: its output column is removed (None or NaN: the missing level)."""
+
+    value: Any
 
 
 @attrs.frozen
@@ -99,6 +113,12 @@ class ColumnLayout:
     level_slots: np.ndarray = attrs.field(eq=False)
     unknown_slot: int
     missing_is_level: bool
+    dropped: int | None = None
+
+    @property
+    def categories(self) -> list[Any]:
+        """The fitted levels in order, None (the missing level) last when it has a column of its own."""
+        return list(self.fitted.levels) + ([None] if self.missing_is_level else [])
 
     @property
     def width(self) -> int:
@@ -110,10 +130,15 @@ class ColumnLayout:
         return np.where(slots >= 0, slots + offset, -1).astype(np.int32)
 
 
-def layout(fitted: FittedColumn, settings: Settings) -> ColumnLayout:
-    """The output columns of a fitted column: frequent levels in sorted order (missing last), then
-    the infrequent column; then `drop` removes the first of them where it applies."""
-    missing_is_level = settings.handle_missing == "level" and fitted.missing > 0
+def layout(
+    fitted: FittedColumn, settings: Settings, drop: Any = None, position: int = 0, missing_listed: bool | None = None
+) -> ColumnLayout:
+    """The output columns of a fitted column: frequent levels in order (sorted, or as the user gave
+    them), missing last, then the infrequent column; then `drop` ("first", "if_binary" or a
+    DropLevel) removes one of them. `position` is the column's place among the encoded ones (for
+    messages); `missing_listed` whether given categories list the missing level (None: none given)."""
+    has_missing = fitted.missing > 0 if missing_listed is None else missing_listed
+    missing_is_level = settings.handle_missing == "level" and has_missing
     categories = list(fitted.levels) + ([None] if missing_is_level else [])
     counts = np.array(list(fitted.counts) + ([fitted.missing] if missing_is_level else []), dtype=np.int64)
     rare = infrequent_mask(counts, fitted.rows, settings.min_frequency, settings.max_categories)
@@ -124,7 +149,7 @@ def layout(fitted: FittedColumn, settings: Settings) -> ColumnLayout:
         labels.append(settings.infrequent_name)
     unknown = frequent if rare.any() and settings.handle_unknown in ("infrequent", "warn") else -1
     slots = np.concatenate([group, [] if missing_is_level else [-1], [unknown]]).astype(np.int64)
-    dropped = _dropped(settings.drop, len(labels))
+    dropped, category = _dropped(drop, categories, rare, group, len(labels), fitted.column, position)
     if dropped is not None:
         del labels[dropped]
         slots = np.where(slots == dropped, -1, np.where(slots > dropped, slots - 1, slots))
@@ -135,6 +160,7 @@ def layout(fitted: FittedColumn, settings: Settings) -> ColumnLayout:
         level_slots=slots[:-1],
         unknown_slot=int(slots[-1]),
         missing_is_level=missing_is_level,
+        dropped=category,
     )
 
 
@@ -157,10 +183,41 @@ def infrequent_mask(counts: np.ndarray, rows: int, min_frequency: int | float | 
     return rare
 
 
-def _dropped(drop: str | None, width: int) -> int | None:
+def _dropped(
+    drop: Any, categories: list[Any], rare: np.ndarray, group: np.ndarray, width: int, column: str, position: int
+) -> tuple[int | None, int | None]:
+    """The output column that `drop` removes and the category it stands for (None, None: no drop)."""
+    if isinstance(drop, DropLevel):
+        at = category_index(categories, drop.value)
+        if at is None:
+            raise DataError(
+                f"The following categories were supposed to be dropped, but were not found in the training "
+                f"data: {drop.value!r} of feature {position} (column {column!r}); drop a level that fit saw"
+            )
+        if rare[at]:
+            raise DataError(
+                f"Unable to drop category {drop.value!r} from feature {position} because it is infrequent "
+                f"(column {column!r}): drop a frequent level, or none"
+            )
+        return int(group[at]), at
     if width and (drop == "first" or (drop == "if_binary" and width == 2)):
-        return 0
+        return 0, int(np.flatnonzero(group == 0)[0])
+    return None, None
+
+
+def category_index(categories: list[Any], value: Any) -> int | None:
+    """Where `value` is among a column's categories (a missing value: the missing level), or None."""
+    if is_missing(value):
+        return len(categories) - 1 if categories and categories[-1] is None else None
+    for at, category in enumerate(categories):
+        if category is not None and isinstance(category, bool) == isinstance(value, (bool, np.bool_)) and category == value:
+            return at
     return None
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN or pd.NA."""
+    return value is None or (isinstance(value, (float, np.floating)) and value != value) or type(value).__name__ == "NAType"
 
 
 def _label(level: Any) -> str:

@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import pyarrow as pa
 
-from engine.errors import DataError
+from engine.errors import DataError, OptionError
 
 OUTPUTS = ("sparse", "dense", "arrow", "pandas", "polars")
 
@@ -41,6 +41,19 @@ class Encoded:
     @property
     def rows(self) -> int:
         return self.slots.shape[0]
+
+
+def value_dtype(dtype: Any) -> np.dtype:
+    """The output's value dtype from the `dtype` option (a name or a numpy type): a number or bool."""
+    try:
+        value = np.dtype(dtype)
+    except TypeError:
+        value = None
+    if value is None or value.kind not in "biuf":
+        raise OptionError(
+            f"dtype must be a numeric dtype such as 'float64', 'float32', 'int32', 'uint8' or np.int32, got {dtype!r:.60}"
+        )
+    return value
 
 
 def slot_dtype(rows: int, blocks: int, width: int) -> Any:
@@ -139,12 +152,37 @@ def _numbers(encoded: Encoded, output: str) -> dict[int, np.ndarray]:
     return numbers
 
 
-def names_of(blocks: Sequence[Block], labels: Mapping[str, Sequence[str]], separator: str) -> tuple[str, ...]:
-    """Output column names: `column{separator}label` for encoded columns, the name itself for passed-through ones."""
+def names_of(
+    blocks: Sequence[Block], labels: Mapping[str, Sequence[str]], separator: str, rename: Mapping[str, str] | None = None
+) -> tuple[str, ...]:
+    """Output column names: `column{separator}label` for encoded columns, the name itself for
+    passed-through ones; `rename` gives input columns other names."""
     names: list[str] = []
     for block in blocks:
+        name = block.name if rename is None else rename[block.name]
         if block.encoded:
-            names.extend(f"{block.name}{separator}{label}" for label in labels[block.name])
+            names.extend(f"{name}{separator}{label}" for label in labels[block.name])
         else:
-            names.append(block.name)
+            names.append(name)
     return tuple(names)
+
+
+def require_distinct(blocks: Sequence[Block], labels: Mapping[str, Sequence[str]], separator: str) -> None:
+    """Refuse output names given to two columns (column `a` level `b_c` and column `a_b` level `c`
+    are both `a_b_c`), naming where each comes from."""
+    sources: dict[str, list[str]] = {}
+    for block in blocks:
+        if block.encoded:
+            made = [(f"{block.name}{separator}{label}", f"column {block.name!r} level {label!r}") for label in labels[block.name]]
+        else:
+            made = [(block.name, f"passed-through column {block.name!r}")]
+        for name, source in made:
+            sources.setdefault(name, []).append(source)
+    clashes = {name: where for name, where in sources.items() if len(where) > 1}
+    if clashes:
+        shown = "; ".join(f"{name!r} from {' and '.join(where)}" for name, where in list(clashes.items())[:5])
+        raise DataError(
+            f"{len(clashes)} output column name(s) would be given to more than one column: {shown}. "
+            "Choose a separator that the column names and levels do not contain (for example separator='__'), "
+            "or rename the columns"
+        )

@@ -113,8 +113,9 @@ def test_unknown_warn_and_infrequent_use_the_infrequent_column(training, inferen
             with pytest.warns(UserWarning) as caught:
                 out = encoder.transform(inference)
             messages = " ".join(str(w.message) for w in caught)
-            assert "'white' in 1 row(s); they are encoded as the infrequent column" in messages
-            assert "'orange' in 6 row(s); they are encoded as all zeros" in messages
+            assert len(caught) == 1 and "Found unknown categories in columns [0, 1] during transform" in messages
+            assert "'color_1_' has level(s) not seen in fit: 'white' in 1 row(s), encoded as the infrequent column" in messages
+            assert "'orange' in 6 row(s), encoded as all zeros" in messages
         else:
             out = encoder.transform(inference)
         assert out["color_1__infrequent"].tolist() == [1, 1, 0, 0, 0, 0, 0, 1]
@@ -209,7 +210,7 @@ def test_inside_a_scikit_learn_pipeline_and_column_transformer(training, inferen
 
     model = make_pipeline(onehot(), LinearRegression()).fit(training, training["numerical_1"])
     assert model.predict(inference).shape == (8,)
-    columns = ColumnTransformer([("colours", engine.encoder("onehot"), COLOURS)], remainder="passthrough")
+    columns = ColumnTransformer([("colours", engine.encoder("onehot", output="dense"), COLOURS)], remainder="passthrough")
     columns.set_output(transform="pandas")
     out = columns.fit(training).transform(inference)
     assert "colours__color_2__pink" in out.columns and "remainder__numerical_1" in out.columns
@@ -238,9 +239,17 @@ def test_a_fitted_column_absent_at_inference_is_named(training, inference):
         engine.encoder("onehot", columns=["colour"]).fit(training)
 
 
+def test_fractional_numbers_are_levels_of_their_own():
+    encoder = engine.encoder("onehot", output="dense").fit(pa.table({"price": [1.0, 2.5, 1.0]}))
+    assert list(encoder.get_feature_names_out()) == ["price_1.0", "price_2.5"]
+    assert encoder.transform(pa.table({"price": [2.5, 3.5, None]})).tolist() == [[0, 1], [0, 0], [0, 0]]
+    whole = engine.encoder("onehot", output="dense", handle_unknown="error").fit(pa.table({"f": [1.0, 2.0]}))
+    assert list(whole.get_feature_names_out()) == ["f_1", "f_2"]
+    with pytest.raises(engine.DataError, match=r"Found unknown categories \[2.5\] in column 0"):
+        whole.transform(pa.table({"f": [2.0, 2.5]}))
+
+
 def test_columns_that_are_not_categorical_are_refused():
-    with pytest.raises(engine.DataError, match=r"'price' holds fractional numbers \(for example 2.5\)"):
-        engine.encoder("onehot").fit(pa.table({"price": [1.0, 2.5]}))
     with pytest.raises(engine.DataError, match="'tags' holds list<item: string> values, which are not categorical"):
         engine.encoder("onehot").fit(pa.table({"tags": [["a"], ["b"]]}))
     with pytest.raises(engine.DataError, match="'note' passes through but holds string values"):

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ options = st.fixed_dictionaries({
     "drop": st.sampled_from([None, "first", "if_binary"]),
     "handle_missing": st.sampled_from(["level", "zeros"]),
 })
+pytestmark = pytest.mark.filterwarnings("ignore:Found unknown categories")  # drop with unseen levels warns
 quick = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -15,6 +15,7 @@ def saved(tmp_path, training):
     return encoder, engine.save(encoder, tmp_path / "onehot.json")
 
 
+@pytest.mark.filterwarnings("ignore:Found unknown categories")  # drop with unseen levels warns, as in scikit-learn
 def test_save_and_load_keep_levels_counts_and_settings(tmp_path, training, inference):
     encoder, path = saved(tmp_path, training)
     document = json.loads(path.read_text())
