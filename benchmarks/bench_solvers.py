@@ -4,10 +4,14 @@ At the seed's shape (30,000 customers x 3 discounts, costs 0.1/0.2/0.3, budget 3
 minimum and maximum) the anchor is the seed's pywraplp + SCIP model, re-implemented as it was
 written: costs and values as numpy arrays, a dict of IntVars filled in a double loop, one
 constraint per customer, the budget summed with Python's sum() twice, the objective as a list of
-terms. Ours: `mckp` end to end, and the model builds of `ortools` and `pulp` (medians of three
-rounds, each against builds of the seed's model as written and over Python lists, the faster
-variant); then count limits that the unlimited optimum breaks, `mckp` against CP-SAT.
-Then, at 1M x 5, `mckp` with and without such limits, and every backend under a time limit. Last,
+terms. Ours: `mckp` end to end; `ortools` (SCIP) and `pulp` (HiGHS) as a user gets them (started from
+`mckp`'s plan, not run where that plan is proven) and with `warm_start="hint"` (given the plan, always run,
+their own result); SCIP cold on our one budget row `==` against the seed's two inequalities; the model
+builds of `ortools` and `pulp` (medians of three rounds, each against builds of the seed's model as
+written and over Python lists, the faster variant); then count limits that the unlimited optimum breaks,
+`mckp` against CP-SAT.
+Then, at 1M x 5, `mckp` with and without such limits, and every backend under a time limit (as a user
+gets it: where `mckp` proves its plan, the backend is not run). Last,
 `mckp`'s share of plans on random feasible '==' problems, and how many backend runs above came out worse
 than `mckp` (the MILP backends start from its plan, so the goal is 0).
 
@@ -29,8 +33,9 @@ import numpy as np
 
 import engine
 from engine.cli.solve import generate
-from engine.kinds.solver import AssignmentProblem
+from engine.kinds.solver import AssignmentProblem, MILPProblem
 from engine.testing.solver import feasible_exact_problem
+from plugins.solvers.formulation import assignment_milp
 
 
 LARGE_BACKENDS = (
@@ -50,8 +55,13 @@ second at the seed's shape, and a shared machine's noise is a large part of that
 
 
 def seed_problem(units: int, treatments: int, seed: int = 0) -> AssignmentProblem:
-    """The seed's problem: costs 0.1 per discount step, budget units/10 as both minimum and maximum."""
-    return AssignmentProblem(**generate(units, treatments, seed=seed), budget_sense="==")
+    """The seed's problem: costs 0.1 per discount step, budget units/10 as both minimum and maximum.
+
+    The costs are rounded to the decimals they stand for: `generate` computes 0.1 * 3 = 0.30000000000000004,
+    which is no fraction with a small denominator, so CP-SAT (which scales rows exactly) would refuse it.
+    """
+    problem = generate(units, treatments, seed=seed)
+    return AssignmentProblem(**{**problem, "costs": np.round(problem["costs"], 9)}, budget_sense="==")
 
 
 def seed_model(problem: AssignmentProblem, on_lists: bool = False) -> tuple[object, float]:
@@ -102,17 +112,47 @@ def seed_loop(problem: AssignmentProblem) -> dict:
             "bound": solver.Objective().BestBound() if found else None}
 
 
+def as_inequalities(milp: MILPProblem) -> MILPProblem:
+    """The program with each equality row written as two inequalities, `<=` and `>=`, as the seed's budget."""
+    import scipy.sparse as sp
+
+    if milp.A_eq is None:
+        return milp
+    rows = [milp.A_ub] if milp.A_ub is not None else []
+    rhs = [milp.b_ub] if milp.b_ub is not None else []
+    return attrs.evolve(milp, A_ub=sp.vstack([*rows, milp.A_eq, -milp.A_eq], format="csr"),
+                        b_ub=np.concatenate([*rhs, milp.b_eq, -milp.b_eq]), A_eq=None, b_eq=None)
+
+
+def scip_formulations(problem: AssignmentProblem, limit: float) -> dict[str, dict]:
+    """SCIP on the assignment model with the budget as one equality row (ours) and as the seed's two
+    inequalities, cold (`solve_milp` takes no start), under the same time limit."""
+    solver = engine.solver("ortools", backend="scip", time_limit=limit)
+    milp = assignment_milp(problem)
+    rows = {}
+    for label, model in (("equality_row", milp), ("two_inequalities", as_inequalities(milp))):
+        started = time.perf_counter()
+        result = solver.solve_milp(model)
+        rows[label] = {"status": result.status, "objective": result.objective, "bound": result.bound,
+                       "gap_rel": result.gap_rel, "seconds": round(time.perf_counter() - started, 3)}
+        print(f"  SCIP cold, {label:<17} {result.status:<11} obj {result.objective:>16,.4f} "
+              f"gap {result.gap_rel:8.1e} total {rows[label]['seconds']:8.3f}s", flush=True)
+    return rows
+
+
 def build_medians(problem: AssignmentProblem, rounds: int) -> dict[str, float]:
     """Median model-build seconds of the seed loop (as written, and on lists), `ortools` and `pulp` over
     `rounds` rounds, taken in turn so that a shared machine's slow spells fall on all of them. Our
-    solves here stop after 1 s: the build does not depend on the limit, and the full solves were
-    timed before."""
+    solves here start cold (a warm start proven by `mckp` builds no model) and stop after 1 s: the
+    build does not depend on the limit, and the full solves were timed before."""
     builds = {"seed loop": [], "seed loop on lists": [], "ortools-scip": [], "pulp-highs": []}
     for _ in range(rounds):
         builds["seed loop"].append(seed_model(problem)[1])
         builds["seed loop on lists"].append(seed_model(problem, on_lists=True)[1])
-        builds["ortools-scip"].append(run("ortools", problem, backend="scip", time_limit=1.0)["build_seconds"])
-        builds["pulp-highs"].append(run("pulp", problem, backend="highs", time_limit=1.0)["build_seconds"])
+        builds["ortools-scip"].append(run("ortools", problem, backend="scip", time_limit=1.0,
+                                          warm_start=False)["build_seconds"])
+        builds["pulp-highs"].append(run("pulp", problem, backend="highs", time_limit=1.0,
+                                        warm_start=False)["build_seconds"])
     for label, seconds in builds.items():
         print(f"  {label:<22} builds " + ", ".join(f"{s:.3f}s" for s in seconds), flush=True)
     return {label: statistics.median(seconds) for label, seconds in builds.items()}
@@ -181,8 +221,13 @@ def main() -> None:
     show("mckp", mckp)
     ours = {"ortools-scip": run("ortools", problem, backend="scip", time_limit=limit),
             "pulp-highs": run("pulp", problem, backend="highs", time_limit=limit)}
+    hinted = {"ortools-scip": run("ortools", problem, backend="scip", time_limit=limit, warm_start="hint"),
+              "pulp-highs": run("pulp", problem, backend="highs", time_limit=limit, warm_start="hint")}
     for label, row in ours.items():
         show(label, row)
+    for label, row in hinted.items():
+        show(f"{label} (hint only)", row)
+    formulations = scip_formulations(problem, limit)
     naive = run("naive", problem)
     show("naive", naive)
     print(f"model builds, {BUILD_ROUNDS} rounds in turn (medians compared):", flush=True)
@@ -230,6 +275,13 @@ def main() -> None:
         "time_limit_s": limit,
         **{k: (round(v, 9) if isinstance(v, float) else v) for k, v in ratios.items()},
         "ortools_scip_seed_gap": ours["ortools-scip"]["gap_rel"],
+        "ortools_scip_seed_gap_hint_only": hinted["ortools-scip"]["gap_rel"],
+        "pulp_highs_seed_gap_hint_only": hinted["pulp-highs"]["gap_rel"],
+        "hint_only_worse_than_mckp_count": worse_than(mckp, hinted),
+        "hint_only_seed_rows": {label: {key: row[key] for key in ("status", "objective", "bound", "gap_rel")}
+                                | {"total_s": round(row["total_s"], 3), "message": row["message"][:120]}
+                                for label, row in hinted.items()},
+        "scip_formulation_seed_shape": formulations,
         "mckp_exact_budget_solved_share": share,
         "worse_than_mckp_count": worse,
         "seed_loop_build_s": round(builds["seed loop"], 4),

@@ -121,7 +121,7 @@ def generate(units: int, treatments: int, *, seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     lift = np.linspace(0.5, 1.0, treatments)
     values = rng.gamma(4.0, 0.25, size=(units, 1)) * lift + rng.normal(0.0, 0.2, size=(units, treatments))
-    return {"values": values, "costs": 0.1 * np.arange(1, treatments + 1), "budget": units / 10}
+    return {"values": values, "costs": np.arange(1, treatments + 1) / 10, "budget": units / 10}
 
 
 def solve_one(spec: str, problem: Any, time_limit: float | None) -> dict[str, Any]:

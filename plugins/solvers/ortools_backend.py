@@ -23,6 +23,7 @@ from engine.kinds.solver import (FEASIBILITY_TOL, AssignmentProblem, AssignmentR
                                  check_time_limit)
 from plugins.solvers.formulation import assignment_milp, plan_from_x, presolve_for
 from plugins.solvers.outcome import (
+    WarmStart,
     assignment_result,
     infeasible_or_unbounded,
     mckp_start,
@@ -63,13 +64,14 @@ class ORToolsSolver:
     stop, `threads` for the backends that use several (CP-SAT, HiGHS), `presolve` on or off (None:
     the backend's default, except HiGHS on assignment problems, off). With `warm_start` an assignment
     problem is first solved by `mckp`, whose plan is the backend's hint and is returned where the backend
-    finds none as good, its LP bound tightening the backend's. CP-SAT gets the model
+    finds none as good, its LP bound tightening the backend's; with "hint" the backend always runs from
+    that hint and its own result is returned. CP-SAT gets the model
     scaled to integers and its objective re-scored in floats, its bound widened by the
     rounding so that it stays proven.
     """
 
     def __init__(self, backend: Backend = "scip", time_limit: float | None = None, gap: float = 1e-9,
-                 threads: int | None = None, presolve: bool | None = None, warm_start: bool = True) -> None:
+                 threads: int | None = None, presolve: bool | None = None, warm_start: WarmStart = True) -> None:
         self.backend = backend
         self.time_limit = check_time_limit(time_limit)
         self.gap = gap
@@ -80,13 +82,13 @@ class ORToolsSolver:
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
         started = time.perf_counter()
         start = mckp_start(problem) if self.warm_start else None
-        proven = proven_start(start, self.gap, f"ortools-{self.backend}")
+        proven = proven_start(start, self.gap, f"ortools-{self.backend}", self.warm_start)
         if proven is not None:
             return proven
         milp = assignment_milp(problem)
         formulated = time.perf_counter() - started
         hint = None if start is None else start_x(problem, start)
-        return no_worse_than(start, self._solve_assignment(problem, milp, hint, formulated))
+        return no_worse_than(start, self._solve_assignment(problem, milp, hint, formulated), self.warm_start)
 
     def _solve_assignment(self, problem: AssignmentProblem, milp: MILPProblem, hint: np.ndarray | None,
                           formulated: float) -> AssignmentResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Literal, Union
 
 import numpy as np
 
@@ -12,6 +13,11 @@ from engine.errors import DataError
 from engine.kinds.solver import AssignmentProblem, AssignmentResult, MILPProblem, MILPResult
 
 FOUND = ("optimal", "feasible", "time_limit")
+WarmStart = Union[bool, Literal["hint"]]
+"""A MILP backend's `warm_start`: True starts it from `mckp`'s plan and returns no worse; "hint" only gives it
+that plan as its start and returns the backend's own result (to see what the backend makes of it); False none."""
+MCKP_PROOF = 1e-9
+"""The relative gap within which `mckp`'s status "optimal" proves its plan among plans that keep to the budget."""
 
 
 def assignment_result(
@@ -72,16 +78,22 @@ def mckp_start(problem: AssignmentProblem) -> AssignmentResult | None:
     return start if start.status in FOUND else None
 
 
-def proven_start(start: AssignmentResult | None, gap: float, backend: str) -> AssignmentResult | None:
-    """`start` as the backend's result when its own bound already proves it within the backend's `gap`: the
-    backend could only confirm it, so it is not run (None otherwise)."""
+def proven_start(start: AssignmentResult | None, gap: float, backend: str,
+                 warm_start: WarmStart = True) -> AssignmentResult | None:
+    """`start` as the backend's result when its own bound already proves it within the backend's `gap`, or
+    mckp proved it optimal (within MCKP_PROOF of its bound at the budget itself, its reported bound being
+    wider by the budget tolerance's worth) and `gap` asks no more: the backend could only confirm it, so it
+    is not run (None otherwise, and always for `warm_start` "hint")."""
     import attrs
 
-    if start is None or not start.gap_rel <= gap:
+    if start is None or warm_start == "hint":
+        return None
+    if not (start.gap_rel <= gap or (start.status == "optimal" and gap >= MCKP_PROOF)):
         return None
     return attrs.evolve(start, backend=backend, status="optimal",
-                        message=f"mckp's plan, the start, is within gap {gap:g} of its LP bound, which proves it; "
-                                f"{backend} was not run")
+                        message=f"mckp's plan, the start, is within gap {max(gap, MCKP_PROOF):g} of its LP bound "
+                                f"at the budget, which proves it (the bound reported also covers the budget's "
+                                f"tolerance); {backend} was not run")
 
 
 def start_x(problem: AssignmentProblem, start: AssignmentResult) -> np.ndarray:
@@ -93,13 +105,14 @@ def start_x(problem: AssignmentProblem, start: AssignmentResult) -> np.ndarray:
     return x.ravel()
 
 
-def no_worse_than(start: AssignmentResult | None, result: AssignmentResult) -> AssignmentResult:
+def no_worse_than(start: AssignmentResult | None, result: AssignmentResult,
+                  warm_start: WarmStart = True) -> AssignmentResult:
     """The backend's result, or `start`'s plan where the backend returned none (an "infeasible" that the
     start's checked plan refutes included) or a worse one; the bound is the tighter of the two proven
-    bounds, and the status and message say which plan this is."""
+    bounds, and the status and message say which plan this is. For `warm_start` "hint", the backend's own."""
     import attrs
 
-    if start is None:
+    if start is None or warm_start == "hint":
         return result
     bounds = [b for b in (result.bound, start.bound) if math.isfinite(b)]
     bound = min(bounds) if bounds else math.nan

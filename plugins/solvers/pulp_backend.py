@@ -8,6 +8,7 @@ made by mapping PuLP's constructors over lists, with no loop body of ours.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import math
 import time
@@ -26,6 +27,7 @@ from plugins.solvers.formulation import assignment_milp, plan_from_x, presolve_f
 from plugins.solvers.mckp import OVERRUN
 from plugins.solvers.outcome import (
     FOUND,
+    WarmStart,
     assignment_result,
     infeasible_or_unbounded,
     mckp_start,
@@ -41,8 +43,9 @@ WIDENED = frozenset({"cbc"})
 """Backends given an assignment model's equality rows as two inequalities: CBC calls 1.981223673809933 x + y
 == 2.981223673809933 over binaries infeasible (x = y = 1 meets it to the last bit), and any range around it
 feasible. `solve_milp` keeps equalities exact (continuous variables would take the slack)."""
-WARM_STARTS = frozenset({"cbc"})
-"""Backends that PuLP hands a MIP start (CBC through its .mst file; PuLP's highspy HiGHS reads none)."""
+WARM_STARTS = frozenset({"highs", "cbc"})
+"""Backends given the variables' initial values as a MIP start: CBC through PuLP's .mst file, HiGHS through
+`Highs.setSolution` (PuLP's own HiGHS class passes none, so `_started_highs` does)."""
 PRESOLVE_VALUE = {"highs": {True: "on", False: "off"}, "cbc": {True: True, False: False}}
 """How each backend's PuLP class takes presolve on or off (HiGHS's option, CBC's argument)."""
 
@@ -54,12 +57,13 @@ class PulpSolver:
 
     `time_limit` in seconds (None: none), `gap` the relative gap at which to stop, `presolve` on
     or off (None: the backend's default, except HiGHS on assignment problems, off). With `warm_start`
-    an assignment problem is first solved by `mckp`: its plan is CBC's MIP start, and is returned where
-    the backend finds none as good, its LP bound tightening the backend's.
+    an assignment problem is first solved by `mckp`: its plan is the backend's MIP start, and is returned
+    where the backend finds none as good, its LP bound tightening the backend's; with "hint" the backend
+    always runs from that start and its own result is returned.
     """
 
     def __init__(self, backend: Backend | None = None, time_limit: float | None = None, gap: float = 1e-9,
-                 presolve: bool | None = None, warm_start: bool = True) -> None:
+                 presolve: bool | None = None, warm_start: WarmStart = True) -> None:
         self.backend = backend
         self.time_limit = check_time_limit(time_limit)
         self.gap = gap
@@ -69,7 +73,7 @@ class PulpSolver:
     def solve(self, problem: AssignmentProblem) -> AssignmentResult:
         started = time.perf_counter()
         start = mckp_start(problem) if self.warm_start else None
-        proven = proven_start(start, self.gap, f"pulp-{self.backend or PREFERENCE[0]}")
+        proven = proven_start(start, self.gap, f"pulp-{self.backend or PREFERENCE[0]}", self.warm_start)
         if proven is not None:
             return proven
         milp = assignment_milp(problem)
@@ -80,7 +84,7 @@ class PulpSolver:
             problem, plan, bound=solved.bound, status=solved.status, backend=solved.backend,
             build_seconds=formulated + solved.build_seconds, solve_seconds=solved.solve_seconds,
             message=solved.message,
-        ))
+        ), self.warm_start)
 
     def solve_milp(self, problem: MILPProblem) -> MILPResult:
         return self._solve_milp(problem, assignment=False)
@@ -101,7 +105,7 @@ class PulpSolver:
             status, message = infeasible_or_unbounded(lambda check: self._solve_milp(check, assignment), problem,
                                                       message)
         x = None
-        if status in FOUND:
+        if status in FOUND and _holds_solution(model):
             x = _values(variables, problem)
         objective = float(problem.c @ x) if x is not None else math.nan
         bound = _bound(model, backend, status, objective, problem.maximize, self.gap)
@@ -110,7 +114,7 @@ class PulpSolver:
 
     def _solver(self, pulp: object, assignment: bool, warm: bool = False) -> tuple[str, object]:
         options = {"msg": False, "gapRel": self.gap, "timeLimit": self.time_limit}
-        makers = {"highs": pulp.HiGHS, "cbc": pulp.PULP_CBC_CMD}
+        makers = {"highs": _started_highs(pulp), "cbc": pulp.PULP_CBC_CMD}
         for name in (self.backend,) if self.backend else PREFERENCE:
             presolve = presolve_for(name, self.presolve, assignment)
             extra = {} if presolve is None else {"presolve": PRESOLVE_VALUE[name][presolve]}
@@ -124,6 +128,26 @@ class PulpSolver:
         wanted = self.backend or " or ".join(PREFERENCE)
         raise OptionError(f"PuLP reports no {wanted} solver available here; "
                           f"PuLP has {pulp.listSolvers(onlyAvailable=True)}: install highspy, or choose another backend")
+
+
+@functools.cache
+def _started_highs(pulp: object) -> type:
+    """PuLP's HiGHS class, which with `warmStart=True` (as PuLP's CBC takes it) hands HiGHS every variable's
+    initial value as a MIP start (`Highs.setSolution`) before it runs: PuLP's own class passes none."""
+
+    class StartedHiGHS(pulp.HiGHS):
+        def __init__(self, *, warmStart: bool = False, **options: object) -> None:  # noqa: N803 (PuLP's name)
+            super().__init__(**options)
+            self.warm_start = warmStart
+
+        def callSolver(self, lp: object) -> None:  # noqa: N802 (PuLP's name)
+            if self.warm_start:
+                variables = lp.variables()
+                lp.solverModel.setSolution(len(variables), np.array([v.index for v in variables], np.int32),
+                                           np.array([v.varValue for v in variables], float))
+            super().callSolver(lp)
+
+    return StartedHiGHS
 
 
 def build_model(pulp: object, problem: MILPProblem, widen_equalities: bool = False) -> tuple[object, list]:
@@ -219,6 +243,13 @@ def _values(variables: list, problem: MILPProblem) -> np.ndarray:
         lo, hi = np.where(integral, np.ceil(lb), lb), np.where(integral, np.floor(ub), ub)
         x[free] = np.clip(0.0, lo[free], hi[free])
     return x
+
+
+def _holds_solution(model: object) -> bool:
+    """Whether the backend holds a solution: HiGHS says so itself (stopped before it found one, PuLP hands on
+    its zeros as values); CBC's solution file holds one whenever PuLP reads values from it."""
+    highs = getattr(model, "solverModel", None)
+    return highs is None or not hasattr(highs, "getInfo") or highs.getInfo().primal_solution_status != 0
 
 
 def _status(pulp: object, model: object, limited: bool) -> tuple[str, str]:
