@@ -3,7 +3,7 @@ the caller that delivers them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -35,7 +35,8 @@ class PipelineFinished:
 @attrs.frozen
 class StepStarted:
     """A step is about to run. `index` is its position counted from 1, as messages say "step 1";
-    the steps of a run stream together, so every step starts before any ends."""
+    the steps of a run stream together, so every step starts before any ends. `options` and `params`
+    are the step's, as the pipeline gives them (what a tracker records of its settings)."""
 
     run_id: str
     index: int
@@ -43,6 +44,8 @@ class StepStarted:
     kind: str
     plugin: str
     rows_in: int | None
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    params: Mapping[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -66,6 +69,21 @@ class StepFinished:
         return attrs.asdict(self)
 
 
+@attrs.frozen
+class OutputsCommitted:
+    """A run's outputs are in place (after its commit): the paths it wrote (`outputs`: sinks, report,
+    bundle), its report folder and the report's figures when it wrote one, the model bundle when
+    `hookyard fit` made one. For a sweep's combination it comes once the sweep's folder is in place;
+    for the sweep itself `run_id` is the sweep's id and `report` its comparison folder."""
+
+    run_id: str
+    pipeline: str
+    outputs: tuple[str, ...] = ()
+    report: str | None = None
+    figures: Mapping[str, Any] = attrs.field(factory=dict)
+    bundle: str | None = None
+
+
 class Observers:
     """The pipeline event hooks as an executor calls them (`events.step_start(event=...)`), each
     delivered through `notify(hook_name, event)` (`Registry.notify`: one observer at a time, so one
@@ -85,3 +103,6 @@ class Observers:
 
     def pipeline_end(self, *, event: PipelineFinished) -> None:
         self._notify("pipeline_end", event)
+
+    def outputs_committed(self, *, event: OutputsCommitted) -> None:
+        self._notify("outputs_committed", event)

@@ -41,11 +41,12 @@ STAGES = {"source": SourceStage, "row-wise": MapStage, "global": SolveStage, "si
 class Fitted:
     """What the fitting steps learnt: per fitted step its plugin and the params its fit resolved (what
     scoring later needs, e.g. the exact feature columns), the columns and Arrow types of the input they
-    read, and the training rows."""
+    read, the training rows, and the id of the run that fitted them."""
 
     steps: tuple[tuple[Any, Any, dict[str, Any]], ...]
     input_schema: Any
     training: Any
+    run_id: str = ""
 
     @property
     def training_rows(self) -> int:
@@ -139,7 +140,7 @@ class Run:
                 table = stage.timed(lambda s=stage, t=table: s.mapper()(t))
                 seen.append((stage.params.get("features"), before, table.column_names))
         steps = tuple((self.pipeline.steps[i], self.stages[i].plugin, self.learnt[i]) for i in self.fits)
-        return Fitted(steps, _input_schema(training.schema, seen), training)
+        return Fitted(steps, _input_schema(training.schema, seen), training, self.run_id)
 
     def _prune(self, collect: int | None) -> None:
         """Tell each solver stage which columns the steps after it need, when they are only sinks that
@@ -240,7 +241,8 @@ def execute(pipeline: Any, data: Any, *, settings: Any, collect: int | None = No
     hook.pipeline_start(event=PipelineStarted(run.run_id, pipeline.name, tuple(s.id for s in pipeline.steps),
                                               time.time(), progress.quiet()))
     for index, step in enumerate(pipeline.steps):
-        hook.step_start(event=StepStarted(run.run_id, index + 1, step.id, normalize(step.kind), step.plugin_label, None))
+        hook.step_start(event=StepStarted(run.run_id, index + 1, step.id, normalize(step.kind), step.plugin_label, None,
+                                          dict(step.options), dict(step.params)))
     error: BaseException | None = None
     ran = 0
     try:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from engine.events import PipelineFinished, PipelineStarted, StepFinished, StepStarted
+    from engine.events import OutputsCommitted, PipelineFinished, PipelineStarted, StepFinished, StepStarted
     from engine.records import Registration
 
 PROJECT = "hookyard"
@@ -70,3 +70,8 @@ def step_start(event: StepStarted) -> None:
 @hookspec
 def step_end(event: StepFinished) -> None:
     """A pipeline step ended, with timing and row counts (also when it failed)."""
+
+
+@hookspec
+def outputs_committed(event: OutputsCommitted) -> None:
+    """A run's outputs (sinks, report, model bundle) are in place, with the report's figures."""

@@ -41,7 +41,7 @@ LOCAL_DISTRIBUTION = "__main__"
 ENV_LOAD = "HOOKYARD_LOAD_PLUGINS"
 ENV_DISABLE = "HOOKYARD_DISABLE_PLUGINS"
 ENV_STRICT = "HOOKYARD_STRICT_PLUGINS"
-EVENT_HOOKS = ("pipeline_start", "pipeline_end", "step_start", "step_end")
+EVENT_HOOKS = ("pipeline_start", "pipeline_end", "step_start", "step_end", "outputs_committed")
 
 
 class PluginLoadWarning(UserWarning):

@@ -64,10 +64,16 @@ class Plan:
         whole = self.pipeline(self.combinations[0])
         return _part(whole, whole.steps[: self.shared])
 
-    def rest(self, combination: Combination) -> Pipeline:
-        """The steps the combination runs itself, on the shared steps' table when there are any."""
+    def rest(self, combination: Combination, outputs: Path | None = None) -> Pipeline:
+        """The steps the combination runs itself, on the shared steps' table when there are any. With
+        `outputs`, its file sinks (a `path` option) write there, under their files' names: each
+        combination's outputs then lie beside its report, and combinations running at once never write
+        into one folder (which a run locks while it writes)."""
         whole = self.pipeline(combination)
-        return _part(whole, whole.steps[self.shared:]) if self.shared else whole
+        steps = whole.steps[self.shared:]
+        if outputs is not None:
+            steps = [_redirected(step, outputs) for step in steps]
+        return _part(whole, steps) if self.shared or outputs is not None else whole
 
     @property
     def shared_ids(self) -> list[str]:
@@ -183,6 +189,14 @@ def _apply(document: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, A
     for override in overrides:
         apply_override(changed, override)
     return changed
+
+
+def _redirected(step: Any, folder: Path) -> Any:
+    """A sink step writing its `path` into `folder` instead (any other step as it is)."""
+    path = step.options.get("path")
+    if normalize(str(step.kind)) != "sink" or not isinstance(path, str):
+        return step
+    return attrs.evolve(step, options={**step.options, "path": str(folder / Path(path).name)})
 
 
 def _part(whole: Pipeline, steps: list[Any]) -> Pipeline:

@@ -35,11 +35,28 @@ def best_row(rows: Sequence[Mapping[str, Any]], metric: str) -> int | None:
 
 
 def comparison(name: str, axes: Sequence[str], shared: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
-               metric: str) -> dict[str, Any]:
-    """The JSON-ready comparison."""
-    return {"schema": SCHEMA, "pipeline": name, "swept": list(axes), "shared": dict(shared),
+               metric: str, ran: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON-ready comparison; `ran` says how the combinations ran (how many at once, where). The
+    generations of a generation pipeline's combinations leave their rows for one side-by-side table."""
+    runs = [{k: v for k, v in r.items() if k != "generations"} for r in rows]
+    data = {"schema": SCHEMA, "pipeline": name, "swept": list(axes), "shared": dict(shared),
             "metric": {"key": metric, "goal": METRICS[metric]}, "best": best_row(rows, metric),
-            "runs": list(rows)}
+            "ran": dict(ran or {}), "runs": runs}
+    generations = generation_table(rows)
+    return data if generations is None else {**data, "generations": generations}
+
+
+def generation_table(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Texts and scores per prompt, one column per finished combination of a generation pipeline
+    (None when no row generated): the prompts are the first finished combination's, row for row (the
+    combinations read the same source rows)."""
+    generated = [r for r in rows if r.get("generations")]
+    if not generated:
+        return None
+    first = generated[0]["generations"]
+    return {"prompt_column": first["prompt_column"], "prompts": first["prompts"], "rows": first["rows"],
+            "columns": [{"index": r["index"], "values": r["values"], "texts": r["generations"]["texts"],
+                         "scores": r["generations"]["scores"]} for r in generated]}
 
 
 def write(folder: Path, data: Mapping[str, Any]) -> None:
@@ -74,9 +91,33 @@ def render(data: Mapping[str, Any], plotted: bool) -> str:
              f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>", f"<p>{said}</p>",
              f"<p class='headline'>Best by {escape(metric)} ({data['metric']['goal']}): {winner}.</p>",
              f"<table><tr>{head}</tr>{''.join(body)}</table>"]
+    if data.get("generations"):
+        parts.append(_generations_html(data["generations"], axes))
     if plotted:
         parts.append(f"<h2>{escape(metric)} against time</h2><img src='{PLOT}' alt='value against time'>")
     return "".join(parts) + "</body></html>\n"
+
+
+def _generations_html(table: Mapping[str, Any], axes: Sequence[str]) -> str:
+    """The side-by-side table: a prompt per row, a combination's text and score per column."""
+    from engine.report.text import number
+
+    columns = table["columns"]
+    head = "".join(f"<th>#{c['index'] + 1} {escape(', '.join(c['values'][a] for a in axes))}</th>" for c in columns)
+    body = []
+    for i, prompt in enumerate(table["prompts"]):
+        cells = "".join(
+            f"<td>{escape(str(_at(c['texts'], i)))}<br>"
+            f"<small>score {escape(number(_at(c['scores'], i), 4))}</small></td>" for c in columns)
+        body.append(f"<tr><td>{escape(str(prompt))}</td>{cells}</tr>")
+    shown = len(table["prompts"])
+    note = f" (the first {shown:,} of {table['rows']:,})" if shown < table["rows"] else ""
+    return (f"<h2>Generations per prompt{note}</h2><table><tr><th>{escape(table['prompt_column'])}</th>{head}</tr>"
+            f"{''.join(body)}</table>")
+
+
+def _at(values: Sequence[Any], i: int) -> Any:
+    return values[i] if i < len(values) else None
 
 
 def _plot(data: Mapping[str, Any], path: Path) -> bool:

@@ -14,6 +14,8 @@ import pytest
 
 from engine import registry as registry_module
 
+os.environ["HOOKYARD_MLFLOW"] = "off"  # hookyard-mlflow logs every run once installed; its tests turn it on
+
 
 def write_distribution(
     root: Path,

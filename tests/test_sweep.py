@@ -1,5 +1,6 @@
 """`hookyard sweep` as a user runs it, in a subprocess, on small data: the combinations, the shared
-steps, the comparison against single runs, and the bad input it refuses before running anything."""
+steps, the comparison against single runs, the MLflow store it fills, swept decoders side by side, and
+the bad input it refuses before running anything."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from engine.errors import ConfigError
@@ -31,12 +34,15 @@ def small(tmp_path: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list[dict]]:
-    """A 2 x 2 sweep in two processes, with the run log counting every step that ran."""
+    """A 2 x 2 sweep in two processes, with the run log counting every step that ran and, where
+    hookyard-mlflow is installed, every run logged to a local MLflow store (tmp/mlflow)."""
     tmp = tmp_path_factory.mktemp("sweep")
     log = tmp / "runs.jsonl"
     done = hookyard("sweep", PIPELINE, *small(tmp), "--set", "cate.name=dml,econml-linear-dml",
                     "--set", "solver.name=mckp,naive", "--jobs", "2", "--metric", "lift_true_pct",
-                    "--out", str(tmp / "out"), cwd=tmp, env={"HOOKYARD_RUNLOG": str(log)})
+                    "--out", str(tmp / "out"), cwd=tmp,
+                    env={"HOOKYARD_RUNLOG": str(log), "HOOKYARD_MLFLOW": "on", "MLFLOW_ALLOW_FILE_STORE": "true",
+                         "MLFLOW_TRACKING_URI": (tmp / "mlflow").as_uri()})
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     return tmp, json.loads((tmp / "out" / "sweep.json").read_text()), events
@@ -48,9 +54,13 @@ def test_a_two_by_two_sweep_runs_four_combinations_sharing_source_and_encoder(sw
         {"cate.name": c, "solver.name": s} for c in ("dml", "econml-linear-dml") for s in ("mckp", "naive")]
     assert [r["status"] for r in data["runs"]] == ["ok"] * 4
     assert data["shared"]["steps"] == ["source", "encoder"]
+    assert data["ran"] == {"jobs": 2, "on": "processes"}
     for row in data["runs"]:
         assert [s["step"] for s in row["steps"]] == ["cate", "solver", "sink"]
         assert (tmp / "out" / row["report"]).is_file()
+        (written,) = row["outputs"]  # each combination's file sink writes beside its report
+        assert written == f"runs/{row['index'] + 1:03d}/assignment.parquet"
+        assert pq.read_table(tmp / "out" / written).num_rows == row["steps"][-1]["rows_out"] > 0
     assert (tmp / "out" / "sweep.html").is_file() and (tmp / "out" / "value_time.png").is_file()
     ran = [e["step"] for e in events if e["event"] == "step_end"]  # contrib/hookyard-runlog, every process
     assert ran.count("source") == 1 and ran.count("encoder") == 1 and ran.count("cate") == 4
@@ -75,6 +85,58 @@ def test_every_combination_has_the_figures_of_the_same_single_run(swept) -> None
         pipeline = load_pipeline(PIPELINE, [*small(tmp)[1::2], *sets])
         figures = build_report(pipeline.run(), pipeline).figures
         assert json.loads(json.dumps(figures)) == row["figures"], row["values"]
+
+
+def test_the_mlflow_store_holds_a_parent_run_and_one_child_per_combination_with_its_report(swept) -> None:
+    pytest.importorskip("hookyard_mlflow", reason="contrib/hookyard-mlflow is not installed")
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    from mlflow.tracking import MlflowClient
+
+    tmp, data, _ = swept
+    client = MlflowClient((tmp / "mlflow").as_uri())
+    logged = client.search_runs([client.get_experiment_by_name("uplift").experiment_id])
+    (parent,) = [r for r in logged if "hookyard.sweep_parent" in r.data.tags]
+    children = {r.data.tags["hookyard.run_id"]: r for r in logged
+                if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}
+    assert len(children) == 5  # the shared steps' run and the four combinations
+    assert children[data["shared"]["run_id"]].data.params["sweep.shared"] == "source,encoder"
+    for row in data["runs"]:
+        child = children[row["run_id"]]
+        assert child.info.status == "FINISHED"
+        assert {k: child.data.params[f"sweep.{k}"] for k in row["values"]} == row["values"]
+        assert child.data.params["solver.plugin"] == f"solver:{row['values']['solver.name']}"
+        assert child.data.metrics["report.headline.lift_true_pct"] == pytest.approx(row["metrics"]["lift_true_pct"])
+        assert child.data.metrics["cate.rows_out"] == row["steps"][0]["rows_out"]
+        assert "report/report.html" in {a.path for a in client.list_artifacts(child.info.run_id, "report")}
+    best = data["runs"][data["best"]]["metrics"]["lift_true_pct"]
+    assert parent.data.metrics["report.best.lift_true_pct"] == pytest.approx(best)
+    comparison = {a.path for a in client.list_artifacts(parent.info.run_id, "sweep")}
+    assert {"sweep/sweep.json", "sweep/sweep.html"} <= comparison
+
+
+def test_swept_decoders_give_texts_and_scores_per_prompt_side_by_side(tmp_path: Path) -> None:
+    pytest.importorskip("transformers", reason="the decoders extra is not installed")
+    from tests.decoders import tiny_models
+
+    model = tiny_models.write_gpt2(tmp_path / "gpt2")
+    sets = ["--set", f"decoder.options.model={json.dumps(str(model))}", "--set", "decoder.options.max_new_tokens=8",
+            "--set", f"sink.path={json.dumps(str(tmp_path / 'generations.parquet'))}"]
+    done = hookyard("sweep", str(ROOT / "examples" / "generate.toml"), *sets, "--set", "decoder.name=greedy,beam",
+                    "--out", str(tmp_path / "out"), cwd=ROOT, env={"OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    table = data["generations"]
+    prompts = pq.read_table(tmp_path / "out" / "runs" / "001" / "generations.parquet").column("prompt").to_pylist()
+    assert table["prompt_column"] == "prompt" and table["prompts"] == prompts and table["rows"] == 6
+    assert [c["values"] for c in table["columns"]] == [{"decoder.name": "greedy"}, {"decoder.name": "beam"}]
+    for column in table["columns"]:
+        written = pq.read_table(tmp_path / "out" / data["runs"][column["index"]]["outputs"][0])
+        assert column["texts"] == written.column("generation").to_pylist()
+        assert column["scores"] == pytest.approx(written.column("score").to_pylist())
+    assert table["columns"][0]["texts"] != table["columns"][1]["texts"]
+    html = (tmp_path / "out" / "sweep.html").read_text()
+    assert "<th>#1 greedy</th><th>#2 beam</th>" in html
+    assert all(html.count(escape(text)) >= 1 for text in table["columns"][1]["texts"] if text)
 
 
 def test_a_failing_combination_is_recorded_and_fail_fast_stops(tmp_path: Path) -> None:

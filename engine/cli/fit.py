@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.bundle import check_target, fingerprint, require_persistable, save_bundle
     from engine.config import load_pipeline, to_dict
     from engine.errors import ConfigError
+    from engine.events import OutputsCommitted
 
     pipeline = load_pipeline(args.pipeline, args.overrides)
     pipeline.check()
@@ -54,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
                              input_schema=fitted.input_schema, training_rows=fitted.training_rows,
                              fingerprint=fingerprint(fitted.training), pipeline=to_dict(pipeline),
                              registry=pipeline.registry)
+    pipeline.registry.events.outputs_committed(
+        event=OutputsCommitted(fitted.run_id, pipeline.name, (str(folder),), bundle=str(folder)))
     summary = {"model": str(folder), "steps": [step.id for step, _, _ in fitted.steps],
                "training_rows": fitted.training_rows, "input_columns": fitted.input_schema.names}
     if args.json:

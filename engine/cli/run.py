@@ -96,7 +96,8 @@ def _committed(pipeline: Any, summary: dict[str, Any]) -> None:
     from engine.events import OutputsCommitted
 
     report = summary.get("report") or {}
-    written = tuple(str(o["location"]) for o in summary["outputs"] if o.get("location")) + ((report["folder"],) if report else ())
+    written = tuple(str(o["location"]) for o in summary["outputs"] if o.get("location"))
+    written += (report["folder"],) if report else ()
     pipeline.registry.events.outputs_committed(event=OutputsCommitted(
         summary["run_id"], pipeline.name, written, report.get("folder"), report.get("figures") or {}))
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -35,14 +37,16 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "(A,B,...) is a list, and the lists expand to their cartesian product (quote a value to keep a "
         "comma: 'x=\"a,b\"'). Every combination is validated before anything runs. The steps before the "
         "first swept step run once and their table is shared. A failing combination is recorded as failed "
-        "and the others go on. The comparison (sweep.html, sweep.json, a plot, each run's report under "
-        "runs/) appears whole in --out.",
+        "and the others go on. The comparison (sweep.html, sweep.json, a plot, and under runs/NNN/ each "
+        "combination's report and the files its sinks wrote) appears whole in --out.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("pipeline", help="the pipeline's TOML file")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="STEP.FIELD=A,B,...",
                         help="a setting and its values, as `hookyard run --set` takes one (repeatable)")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="run N combinations at once, in processes")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="run N combinations at once: in processes, or as tasks on the pipeline's Ray cluster "
+                        "when its executor is ray")
     parser.add_argument("--metric", default="value_estimated", help="the figure that picks the best combination")
     parser.add_argument("--max-runs", type=int, metavar="N", help=f"allow up to N combinations (default {MAX_RUNS:,})")
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first failing combination")
@@ -55,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.report import require_matplotlib
     from engine.atomic import marked_folder
     from engine.sweep import plan_sweep
+    from engine.sweep_ray import cluster, on_ray
     from engine.sweep_report import check_out, comparison, write
     from engine.sweep_runs import ENV_SWEEP, METRICS, run_all
 
@@ -69,12 +74,21 @@ def run(args: argparse.Namespace) -> int:
     os.environ[ENV_SWEEP] = uuid.uuid4().hex[:12]
     say = _say(args)
     say(f"sweep: {len(plan.combinations)} combinations of {', '.join(a.target for a in plan.axes)}")
-    with stdout_to_stderr(), marked_folder(out, "sweep") as fresh:
-        table, shared = _shared(plan, say)
-        rows = run_all(plan, table, fresh, jobs=args.jobs, fail_fast=args.fail_fast,
-                       shared_seconds=shared["seconds"], on_row=lambda row: say(_line(row)))
-        data = comparison(name, [a.target for a in plan.axes], shared, rows, args.metric)
-        write(fresh, data)
+    ran = {"jobs": args.jobs, "on": "ray" if on_ray(plan) else "processes" if args.jobs > 1 else "this process"}
+    # built in a scratch folder, not in the sweep folder's own commit: that would lock its parent folder
+    # for the whole sweep, and a combination's sink may write there
+    with stdout_to_stderr(), tempfile.TemporaryDirectory(prefix="hookyard-sweep-") as scratch:
+        built = Path(scratch)
+        with cluster(plan):
+            table, facts, shared = _shared(plan, say)
+            rows = run_all(plan, table, built, jobs=args.jobs, fail_fast=args.fail_fast,
+                           shared_seconds=shared["seconds"], facts=facts, on_row=lambda row: say(_line(row)))
+        data = comparison(name, [a.target for a in plan.axes], shared, rows, args.metric, ran)
+        write(built, data)
+        with marked_folder(out, "sweep") as fresh:
+            for item in built.iterdir():
+                shutil.move(item, fresh / item.name)
+        _committed(plan, name, out, data, rows)
     if args.json:
         print(json.dumps({**data, "runs": [{k: v for k, v in r.items() if k != "figures"} for r in data["runs"]]},
                          indent=2, default=str))
@@ -87,12 +101,12 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(r["status"] != "ok" for r in rows) else 0
 
 
-def _shared(plan: Any, say: Any) -> tuple[Any, dict[str, Any]]:
-    """Run the shared steps once: their table and what the comparison says of them."""
+def _shared(plan: Any, say: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Run the shared steps once: their table, their facts and what the comparison says of them."""
     prefix = plan.prefix()
     if prefix is None:
         say("shared: no steps (the first step is swept, or the pipeline fits on a sample or a model)")
-        return None, {"steps": [], "seconds": 0.0, "run_id": None}
+        return None, {}, {"steps": [], "seconds": 0.0, "run_id": None}
     from engine.sweep_runs import ENV_VALUES
 
     os.environ[ENV_VALUES] = json.dumps({"shared": ",".join(plan.shared_ids)})
@@ -100,8 +114,26 @@ def _shared(plan: Any, say: Any) -> tuple[Any, dict[str, Any]]:
     result = prefix.run()
     seconds = time.perf_counter() - started
     say(f"shared: {', '.join(plan.shared_ids)} ran once ({seconds:.2f}s, {result.table.num_rows:,} rows)")
-    return result.table, {"steps": plan.shared_ids, "seconds": seconds, "run_id": result.run_id,
+    return result.table, result.flow.facts, {"steps": plan.shared_ids, "seconds": seconds, "run_id": result.run_id,
                           "rows": result.table.num_rows}
+
+
+def _committed(plan: Any, name: str, out: Path, data: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Once the sweep folder is in place, tell the observers where each finished combination's outputs
+    and report are, with its figures, then the sweep's own (its id as the run id, the comparison's folder)."""
+    from engine.events import OutputsCommitted
+    from engine.sweep_runs import ENV_SWEEP, run_folder
+
+    events = plan.pipeline(plan.combinations[0]).registry.events
+    for row, combination in zip(rows, plan.combinations):
+        if row["status"] == "ok":
+            report = str(run_folder(out, combination) / "report")
+            written = tuple(str(out / o) if not os.path.isabs(o) else o for o in row["outputs"])
+            events.outputs_committed(event=OutputsCommitted(row["run_id"], name, (*written, report), report,
+                                                            row["figures"]))
+    best = data["best"]
+    figures = {"best": {"combination": best + 1, **rows[best]["metrics"]}} if best is not None else {}
+    events.outputs_committed(event=OutputsCommitted(os.environ[ENV_SWEEP], name, (str(out),), str(out), figures))
 
 
 def _line(row: dict[str, Any]) -> str:

@@ -1,41 +1,30 @@
-"""Log every Hookyard pipeline run to MLflow (a sweep as a parent run with nested runs); MLflow
-failing never fails the run, it only warns."""
+"""Log every Hookyard pipeline run to MLflow (a sweep as a parent run with nested runs): params, metrics,
+tags, and once the run's outputs are in place its report and model bundle as artefacts. MLflow failing
+never fails the run, it only warns."""
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from engine import hookimpl
+from hookyard_mlflow import store
+from hookyard_mlflow.store import tracking_uri
 
 DISTRIBUTION = "hookyard-mlflow"
-ENV_SWITCH = "HOOKYARD_MLFLOW"
 ENV_SWEEP = "HOOKYARD_SWEEP"
 ENV_VALUES = "HOOKYARD_SWEEP_VALUES"
-LOCAL_STORE = "mlruns"
 
 _runs: dict[str, tuple[Any, str]] = {}
 """Hookyard run id -> (MLflow client, MLflow run id), for the runs being logged in this process."""
+_failed: set[str] = set()
+"""Hookyard runs whose logging failed in this process: their outputs are not tried again."""
 
-
-def tracking_uri() -> str | None:
-    """Where runs go: $MLFLOW_TRACKING_URI, else ./mlruns with HOOKYARD_MLFLOW=on; None: not logged."""
-    switch = os.environ.get(ENV_SWITCH, "").strip().lower()
-    if switch in ("off", "0", "false"):
-        return None
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri:
-        return uri
-    if switch in ("on", "1", "true"):
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        return os.path.abspath(LOCAL_STORE)
-    return None
+__all__ = ["DISTRIBUTION", "tracking_uri"]
 
 
 def _guarded(action: Callable[..., None]) -> Callable[..., None]:
@@ -45,6 +34,7 @@ def _guarded(action: Callable[..., None]) -> Callable[..., None]:
             action(event)
         except Exception as exc:  # MLflow may fail in any way; the pipeline run must not
             _runs.pop(event.run_id, None)
+            _failed.add(event.run_id)
             warnings.warn(f"{DISTRIBUTION}: not logging run {event.run_id} to MLflow at {tracking_uri()}: "
                           f"{type(exc).__name__}: {str(exc)[:300]}", stacklevel=2)
     hook.__name__ = action.__name__
@@ -53,86 +43,104 @@ def _guarded(action: Callable[..., None]) -> Callable[..., None]:
 
 
 def _start(event: Any) -> None:
+    """A run: its tags (ids, versions), its steps and, in a sweep, its swept values as params."""
     uri = tracking_uri()
     if uri is None:
         return
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-    from mlflow.tracking import MlflowClient
-
     import engine
 
-    client = MlflowClient(uri)
-    experiment = _experiment(client, os.environ.get("MLFLOW_EXPERIMENT_NAME") or event.pipeline)
+    mlflow = store.client(uri)
+    experiment = store.experiment(mlflow, event.pipeline)
     tags = {"hookyard.run_id": event.run_id, "hookyard.version": engine.__version__,
             "hookyard.pipeline": event.pipeline, "mlflow.runName": f"{event.pipeline}-{event.run_id}"}
     sweep = os.environ.get(ENV_SWEEP)
     if sweep:
-        tags |= {"hookyard.sweep": sweep, "mlflow.parentRunId": _parent(client, experiment, sweep, event.pipeline)}
-    run = client.create_run(experiment, tags=tags)
-    _runs[event.run_id] = (client, run.info.run_id)
+        tags |= {"hookyard.sweep": sweep,
+                 "mlflow.parentRunId": store.parent(mlflow, experiment, sweep, event.pipeline)}
+    run = mlflow.create_run(experiment, tags=tags)
+    _runs[event.run_id] = (mlflow, run.info.run_id)
     params = {"steps": ",".join(event.steps)}
     if sweep:
-        params |= {f"sweep.{k}": str(v) for k, v in json.loads(os.environ.get(ENV_VALUES) or "{}").items()}
-    for key, value in params.items():
-        client.log_param(run.info.run_id, key, value[:6000])
-
-
-def _experiment(client: Any, name: str) -> str:
-    found = client.get_experiment_by_name(name)
-    return found.experiment_id if found is not None else client.create_experiment(name)
-
-
-def _parent(client: Any, experiment: str, sweep: str, pipeline: str) -> str:
-    """The sweep's parent run, created by whichever of the sweep's processes asks first."""
-    with _lock(f"hookyard-mlflow-{sweep}.lock"):
-        found = client.search_runs([experiment], filter_string=f"tags.`hookyard.sweep_parent` = '{sweep}'")
-        if found:
-            return found[0].info.run_id
-        run = client.create_run(experiment, tags={"hookyard.sweep_parent": sweep, "hookyard.sweep": sweep,
-                                                  "mlflow.runName": f"sweep {pipeline} {sweep}"})
-        return run.info.run_id
-
-
-@contextlib.contextmanager
-def _lock(name: str) -> Iterator[None]:
-    with open(os.path.join(tempfile.gettempdir(), name), "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        params |= {f"sweep.{k}": v for k, v in json.loads(os.environ.get(ENV_VALUES) or "{}").items()}
+    store.log(mlflow, run.info.run_id, params=params)
 
 
 def _step_start(event: Any) -> None:
-    if event.run_id in _runs:
-        client, run_id = _runs[event.run_id]
-        client.log_param(run_id, f"{event.step}.plugin", f"{event.kind}:{event.plugin}")
+    """A step's plugin, options and params as params; the distribution that provides it as a tag."""
+    if event.run_id not in _runs:
+        return
+    mlflow, run_id = _runs[event.run_id]
+    params = {f"{event.step}.plugin": f"{event.kind}:{event.plugin}",
+              **{f"{event.step}.options.{k}": v for k, v in event.options.items()},
+              **{f"{event.step}.params.{k}": v for k, v in event.params.items()}}
+    provider = _distribution(event.kind, event.plugin)
+    store.log(mlflow, run_id, params=params,
+              tags={f"hookyard.distribution.{event.step}": provider} if provider else None)
+
+
+def _distribution(kind: str, plugin: str) -> str | None:
+    """"NAME VERSION" of the distribution that registers the plugin (None for one given built)."""
+    from engine.errors import HookyardError
+    from engine.registry import default_registry
+
+    try:
+        info = default_registry().info(kind, plugin)
+    except HookyardError:
+        return None
+    return f"{info.distribution} {info.version}"
 
 
 def _step_end(event: Any) -> None:
+    """A step's seconds and rows as metrics."""
     if event.run_id in _runs:
-        client, run_id = _runs[event.run_id]
-        client.log_metric(run_id, f"{event.step}.seconds", float(event.seconds))
-        if event.rows_out is not None:
-            client.log_metric(run_id, f"{event.step}.rows_out", float(event.rows_out))
+        mlflow, run_id = _runs[event.run_id]
+        metrics = {f"{event.step}.seconds": event.seconds, f"{event.step}.rows_in": event.rows_in,
+                   f"{event.step}.rows_out": event.rows_out}
+        store.log(mlflow, run_id, metrics={k: v for k, v in metrics.items() if v is not None})
 
 
 def _end(event: Any) -> None:
+    """The run's seconds and status; the run (and its sweep's parent) marked ended."""
     if event.run_id not in _runs:
         return
-    client, run_id = _runs.pop(event.run_id)
-    client.log_metric(run_id, "seconds", float(event.seconds))
-    client.set_tag(run_id, "hookyard.status", event.status)
-    if event.error:
-        client.set_tag(run_id, "hookyard.error", event.error[:5000])
-    client.set_terminated(run_id, "FINISHED" if event.status == "ok" else "FAILED")
-    parent = client.get_run(run_id).data.tags.get("mlflow.parentRunId")
+    mlflow, run_id = _runs.pop(event.run_id)
+    tags = {"hookyard.status": event.status, **({"hookyard.error": event.error} if event.error else {})}
+    run = mlflow.get_run(run_id)
+    distributions = sorted({v.rsplit(" ", 1)[0] for k, v in run.data.tags.items()
+                            if k.startswith("hookyard.distribution.")})
+    store.log(mlflow, run_id, metrics={"seconds": event.seconds},
+              tags={**tags, "hookyard.distributions": ",".join(distributions)})
+    mlflow.set_terminated(run_id, "FINISHED" if event.status == "ok" else "FAILED")
+    parent = run.data.tags.get("mlflow.parentRunId")
     if parent:
-        client.set_terminated(parent, "FINISHED")
+        mlflow.set_terminated(parent, "FINISHED")
+
+
+def _outputs(event: Any) -> None:
+    """Once the outputs are in place: the report's figures as metrics ("report.*"), the report folder
+    and the model bundle as artefacts ("report/", "model/"); a sweep's comparison, less each run's own
+    report (logged with that run), as "sweep/" of the parent run."""
+    uri = tracking_uri()
+    if uri is None or event.run_id in _failed:
+        return
+    mlflow = store.client(uri)
+    run_id = store.find(mlflow, store.experiment(mlflow, event.pipeline), event.run_id)
+    if run_id is None:
+        raise LookupError(f"no MLflow run is tagged hookyard.run_id={event.run_id} (was it logged elsewhere?)")
+    store.log(mlflow, run_id, metrics=store.numbers(event.figures, "report."),
+              params={"outputs": ",".join(event.outputs)} if event.outputs else None)
+    if event.report and event.run_id == os.environ.get(ENV_SWEEP):
+        for item in sorted(Path(event.report).iterdir()):
+            if item.is_file() and not item.name.startswith("."):
+                mlflow.log_artifact(run_id, str(item), "sweep")
+    elif event.report:
+        mlflow.log_artifacts(run_id, event.report, "report")
+    if event.bundle:
+        mlflow.log_artifacts(run_id, event.bundle, "model")
 
 
 pipeline_start = hookimpl(_guarded(_start))
 step_start = hookimpl(_guarded(_step_start))
 step_end = hookimpl(_guarded(_step_end))
 pipeline_end = hookimpl(_guarded(_end))
+outputs_committed = hookimpl(_guarded(_outputs))
