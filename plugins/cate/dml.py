@@ -30,9 +30,9 @@ from plugins.cate.final_stage import (
 from plugins.cate.first_stage import (
     Classifier,
     ModelName,
+    FoldFits,
     Regressor,
-    cross_fit_outcome,
-    cross_fit_propensity,
+    cross_fit,
     folds,
 )
 
@@ -131,8 +131,9 @@ class DML(CATEBase):
         import numpy as np
 
         splits = folds(codes, self.cv, self.random_state)
-        y_hat = cross_fit_outcome(self.model_y, X, Y, splits, self.random_state)
-        probs = cross_fit_propensity(self.model_t, X, codes, levels, splits, self.random_state)[:, 1:]
+        fits = FoldFits(X, Y, codes, self.model_y, self.model_t, self.random_state)
+        y_hat, probs = cross_fit(fits, splits, levels)
+        probs = probs[:, 1:]
         clipped = np.clip(probs, self.clip, 1.0 - self.clip)
         onehot = codes[:, None] == np.arange(1, levels)[None, :]
         edges = np.linspace(0.0, 1.0, OVERLAP_BINS + 1)

@@ -1,9 +1,12 @@
 """First-stage (nuisance) models of Double Machine Learning, chosen by name or given as estimators,
-and their k-fold cross-fitting: every row's prediction comes from a model that never saw it."""
+and their k-fold cross-fitting: every row's prediction comes from a model that never saw it. Each
+fold's fit is an independent task mapped by the running executor (`engine.tasks`: Ray tasks on `ray`)."""
 
 from __future__ import annotations
 
 from typing import Any, Literal, Protocol, runtime_checkable
+
+import attrs
 
 from engine.errors import OptionError, PluginMissingError
 
@@ -71,25 +74,56 @@ def folds(codes: Any, cv: int, random_state: int | None) -> list[tuple[Any, Any]
     return list(splitter.split(codes.reshape(-1, 1), codes))
 
 
-def cross_fit_outcome(model: Any, X: Any, Y: Any, splits: list[tuple[Any, Any]], random_state: int | None) -> Any:
-    """Out-of-fold predictions of E[Y | X]."""
+@attrs.frozen(eq=False)
+class FoldFits:
+    """The first-stage fits of one cross-fitting, as independent tasks over the same data: a task
+    ("outcome" or "propensity", train rows, test rows) fits a fresh model on the train rows and gives
+    its predictions (an outcome model) or its classes and probabilities (a propensity model) on the
+    test rows."""
+
+    X: Any
+    Y: Any
+    codes: Any
+    model_y: Any
+    model_t: Any
+    random_state: int | None
+
+    def __call__(self, task: tuple[str, Any, Any]) -> Any:
+        import numpy as np
+
+        role, train, test = task
+        if role == "outcome":
+            fitted = make_model(self.model_y, role="regressor", random_state=self.random_state)
+            return fitted.fit(self.X[train], self.Y[train]).predict(self.X[test])
+        fitted = make_model(self.model_t, role="classifier", random_state=self.random_state)
+        fitted.fit(self.X[train], self.codes[train])
+        return np.asarray(fitted.classes_, dtype=np.int64), fitted.predict_proba(self.X[test])
+
+
+def cross_fit(fits: FoldFits, splits: list[tuple[Any, Any]], levels: int) -> tuple[Any, Any]:
+    """Out-of-fold E[Y | X] (n,) when `fits` has an outcome (else None) and P(T = k | X) for k = 0..levels-1,
+    (n, levels), when it has codes (else None). Every fold of each model is one task of the running
+    executor's task map (`engine.tasks`: Ray tasks on the `ray` executor), so they may run at once."""
     import numpy as np
 
-    predicted = np.empty(len(Y))
-    for train, test in splits:
-        fitted = make_model(model, role="regressor", random_state=random_state).fit(X[train], Y[train])
-        predicted[test] = fitted.predict(X[test])
-    return predicted
+    from engine.tasks import map_tasks
+
+    roles = [role for role, given in (("outcome", fits.Y), ("propensity", fits.codes)) if given is not None]
+    tasks = [(role, train, test) for role in roles for train, test in splits]
+    n = len(fits.X)
+    predicted = np.empty(n) if fits.Y is not None else None
+    probs = np.zeros((n, levels)) if fits.codes is not None else None
+    for (role, _, test), answer in zip(tasks, map_tasks(fits, tasks), strict=True):
+        if role == "outcome":
+            predicted[test] = answer
+        else:
+            classes, proba = answer
+            probs[np.ix_(test, classes)] = proba
+    return predicted, probs
 
 
 def cross_fit_propensity(
     model: Any, X: Any, codes: Any, levels: int, splits: list[tuple[Any, Any]], random_state: int | None
 ) -> Any:
     """Out-of-fold P(T = k | X) for k = 0..levels-1, an (n, levels) matrix (one multinomial model)."""
-    import numpy as np
-
-    probs = np.zeros((len(codes), levels))
-    for train, test in splits:
-        fitted = make_model(model, role="classifier", random_state=random_state).fit(X[train], codes[train])
-        probs[np.ix_(test, np.asarray(fitted.classes_, dtype=np.int64))] = fitted.predict_proba(X[test])
-    return probs
+    return cross_fit(FoldFits(X, None, codes, None, model, random_state), splits, levels)[1]

@@ -175,20 +175,50 @@ def partitions(sizes: Sequence[int], rows: int) -> list[list[tuple[int, int, int
     return groups + [current] if current else groups
 
 
-def solved(dataset: Any, stage: SolveStage, schema: Any, facts: dict[str, Any], partition_rows: int,
-           actors: int) -> tuple[Any, RayWorkers | None]:
-    """The dataset with the step's plan joined on, in order; its facts go into `facts`. Also the workers
-    that solved it on actors (None when the solver ran on the driver)."""
-    import ray
-    import ray.data
+@attrs.frozen(eq=False)
+class Solved:
+    """A solver step's outcome on Ray: its input blocks in order (object refs, rows each), the whole plan
+    and the step's params. The plan is joined onto the blocks by tasks (`joined`) when more runs on the
+    cluster; when the rows come back to the driver next, it is joined there as they arrive
+    (`ray_io.DatasetStage`), which spares a task and a copy of every block in the object store."""
 
+    refs: tuple[Any, ...]
+    sizes: tuple[int, ...]
+    plan: Any
+    params: dict[str, Any]
+
+    def blocks(self) -> Any:
+        """The input blocks, without the plan, as a dataset."""
+        import ray.data
+
+        return ray.data.from_arrow_refs(list(self.refs))
+
+    def joined(self) -> Any:
+        """The blocks with the plan joined on, by a task each, as a dataset."""
+        import ray
+        import ray.data
+
+        join = ray.remote(num_cpus=READ_CPUS)(_join)
+        out, offset = [], 0
+        for ref, rows in zip(self.refs, self.sizes):
+            out.append(join.remote(ref, ray.put(self.plan[offset:offset + rows]), self.params))
+            offset += rows
+        return ray.data.from_arrow_refs(out)
+
+    def join(self, table: Any, offset: int) -> Any:
+        """`table`, the rows from `offset` on, with their plan joined (on the driver)."""
+        return _join(table, self.plan[offset:offset + table.num_rows], self.params)
+
+
+def solved(dataset: Any, stage: SolveStage, schema: Any, facts: dict[str, Any], partition_rows: int,
+           actors: int) -> tuple[Solved, RayWorkers | None]:
+    """The step solved over the dataset's blocks (see `Solved`); its facts go into `facts`. Also the
+    workers that solved it on actors (None when the solver ran on the driver)."""
     from engine.kinds.solver import Assign
 
     assign = Assign(OnRay(stage.plugin, actors) if on_mckp(stage.plugin) else stage.plugin, **stage.params)
     assign.take(schema.empty_table(), facts)
-    refs = dataset.to_arrow_refs()
-    sizes = ray.get([ray.remote(num_cpus=READ_CPUS)(_rows).remote(ref) for ref in refs])
-    blocks = list(zip(refs, sizes))
+    refs, sizes = _blocks(dataset)
     stage.rows = sum(sizes)
     take = Take(dict(stage.params), tuple(assign.effects))
     groups = partitions(sizes, partition_rows)
@@ -196,13 +226,16 @@ def solved(dataset: Any, stage: SolveStage, schema: Any, facts: dict[str, Any], 
              for group in groups]
     problem = assign.partitioned(parts, [sum(z - a for _, a, z in group) for group in groups])
     facts.update(stage.timed(lambda: assign.solve(problem)))
-    join = ray.remote(num_cpus=READ_CPUS)(_join)
-    joined, offset = [], 0
-    for ref, rows in blocks:
-        joined.append(join.remote(ref, ray.put(assign.plan[offset:offset + rows]), dict(stage.params)))
-        offset += rows
     workers = assign.plugin.workers if isinstance(assign.plugin, OnRay) else None
-    return ray.data.from_arrow_refs(joined), workers
+    return Solved(tuple(refs), tuple(sizes), assign.plan, dict(stage.params)), workers
+
+
+def _blocks(dataset: Any) -> tuple[list[Any], list[int]]:
+    """The dataset, executed: its blocks' object refs in order and their rows (counted by a task each)."""
+    import ray
+
+    refs = dataset.to_arrow_refs()
+    return refs, ray.get([ray.remote(num_cpus=READ_CPUS)(_rows).remote(ref) for ref in refs])
 
 
 def _rows(table: Any) -> int:

@@ -18,7 +18,8 @@ class RayExecutor:
     a solver's blocks grouped in partitions of `partition_rows`; the driver's temporary files under
     `spool`. With `sink_blocks`, a last `parquet` sink of a run that keeps no rows is written by the
     cluster as a folder at its path, one file per block (else the driver writes the sink's one file).
-    Fitting runs on the driver, as the local executor does it (once, on the training data).
+    Fitting runs on the driver, as the local executor does it (once, on the training data); the
+    independent tasks a fit maps (`engine.tasks`: `dml`'s cross-fitting folds) run as Ray tasks.
     """
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, batch_size: int = BATCH_SIZE,
@@ -50,14 +51,21 @@ class RayExecutor:
         """Reach the cluster (a clear error before anything runs when it cannot), fit on the driver, stream
         on the cluster; return the `RunResult`."""
         from engine.execution import execute
+        from engine.tasks import mapping
         from plugins.executors.ray_cluster import connected
         from plugins.executors.ray_run import RayRun
+        from plugins.executors.ray_tasks import on_ray
 
-        with connected(self.address, self.num_cpus):
+        with connected(self.address, self.num_cpus), mapping(on_ray):
             return execute(pipeline, data, collect=collect, settings=self, runner=RayRun)
 
     def fit(self, pipeline: Any, data: Any = None) -> Any:
-        """Fitting runs once on the training data, on the driver: the local executor's `fit`."""
+        """Fitting runs once on the training data, on the driver, as the local executor's `fit` does it;
+        a step's independent tasks (`dml`'s cross-fitting folds) run as Ray tasks."""
         from engine.execution import execute
+        from engine.tasks import mapping
+        from plugins.executors.ray_cluster import connected
+        from plugins.executors.ray_tasks import on_ray
 
-        return execute(pipeline, data, fit_only=True, settings=self)
+        with connected(self.address, self.num_cpus), mapping(on_ray):
+            return execute(pipeline, data, fit_only=True, settings=self)

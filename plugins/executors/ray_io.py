@@ -3,7 +3,8 @@ dataset read in parallel by tasks over row groups (the same files, projection an
 files' order, in blocks of one batch: `ray.data.read_parquet` splits a large file into blocks out of
 order, and a decoder's output can depend on which prompts share its batch); a table in memory
 is split into blocks; any other source is read here, on the driver, batch by batch into the object
-store. The rows come back to the driver, in order, through a `DatasetStage`."""
+store. The rows come back to the driver, in order, through a `DatasetStage` (which joins a solver's
+plan onto them when the solver was the last step on the cluster)."""
 
 from __future__ import annotations
 
@@ -53,10 +54,13 @@ def dataset(stage: Stage, batch_size: int | None) -> tuple[Any, Any]:
     import ray
     import ray.data
 
+    from plugins.executors.ray_steps import numbered
+
     if isinstance(stage, TableStage):
         table = stage.table
         size = batch_size or max(table.num_rows, 1)
-        parts = [table.slice(start, size) for start in range(0, max(table.num_rows, 1), size)]
+        starts = range(0, max(table.num_rows, 1), size)
+        parts = [numbered(table.slice(start, size), n) for n, start in enumerate(starts)]
         return ray.data.from_arrow(parts), table.schema
     assert isinstance(stage, SourceStage)
     schema = stage.timed(stage.plugin.schema)
@@ -75,17 +79,17 @@ def dataset(stage: Stage, batch_size: int | None) -> tuple[Any, Any]:
         if where is None:
             read = ray.remote(num_cpus=READ_CPUS)(_read_blocks)
             for task in _tasks(groups, size):
-                got = read.options(num_returns=len(task)).remote(task, schema.names)
+                got = read.options(num_returns=len(task)).remote(task, schema.names, len(refs))
                 refs.extend(got if len(task) > 1 else [got])
         else:
             read = ray.remote(num_cpus=READ_CPUS)(_read_row_group)
             for path, group, rows in groups:
                 pieces = max(1, -(-rows // size))
-                got = read.options(num_returns=pieces).remote(path, group, schema.names, where, pieces)
+                got = read.options(num_returns=pieces).remote(path, group, schema.names, where, pieces, len(refs))
                 refs.extend(got if pieces > 1 else [got])
         if refs:
             return ray.data.from_arrow_refs(refs), schema
-    refs = [ray.put(table) for table in stage.stream()]
+    refs = [ray.put(numbered(table, n)) for n, table in enumerate(stage.stream())]
     return ray.data.from_arrow_refs(refs or [ray.put(schema.empty_table())]), schema
 
 
@@ -120,10 +124,12 @@ def _tasks(groups: list[tuple[str, int, int]], size: int) -> list[list[list[Span
     return [task for task in tasks if task]
 
 
-def _read_blocks(blocks: list[list[Span]], columns: list[str]) -> Any:
-    """The blocks' rows, projected, each block one table (a read task)."""
+def _read_blocks(blocks: list[list[Span]], columns: list[str], first: int) -> Any:
+    """The blocks' rows, projected, each block one table numbered from `first` (a read task)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from plugins.executors.ray_steps import numbered
 
     held: tuple[tuple[str, int], Any] | None = None
     out = []
@@ -133,21 +139,24 @@ def _read_blocks(blocks: list[list[Span]], columns: list[str]) -> Any:
             if held is None or held[0] != (path, group):
                 held = ((path, group), pq.ParquetFile(path).read_row_group(group, columns=columns))
             parts.append(held[1].slice(lo, hi - lo))
-        out.append(pa.concat_tables(parts) if len(parts) > 1 else parts[0])
+        out.append(numbered(pa.concat_tables(parts) if len(parts) > 1 else parts[0], first + len(out)))
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def _read_row_group(path: str, group: int, columns: list[str], where: Any, pieces: int) -> Any:
-    """One row group of a Parquet file, projected and filtered, in `pieces` blocks of about a batch each
-    (a read task; with a filter the blocks cannot be cut where the local stream's batches end)."""
+def _read_row_group(path: str, group: int, columns: list[str], where: Any, pieces: int, first: int) -> Any:
+    """One row group of a Parquet file, projected and filtered, in `pieces` blocks of about a batch each,
+    numbered from `first` (a read task; with a filter the blocks cannot be cut where the local stream's
+    batches end)."""
     import pyarrow.parquet as pq
+
+    from plugins.executors.ray_steps import numbered
 
     table = pq.ParquetFile(path).read_row_group(group, columns=columns)
     table = table if where is None else table.filter(where)
     if pieces == 1:
-        return table
+        return numbered(table, first)
     size = -(-table.num_rows // pieces)
-    return tuple(table.slice(j * size, size) for j in range(pieces))
+    return tuple(numbered(table.slice(j * size, size), first + j) for j in range(pieces))
 
 
 @attrs.define(eq=False)
@@ -157,13 +166,17 @@ class DatasetStage(Stage):
 
     dataset: Any = None
     schema: Any = None
+    solved: Any = None
+    """A solver's `ray_assign.Solved` whose plan is joined onto the rows here, in order (else None)."""
 
     def _batches(self) -> Iterator[Any]:
         from plugins.executors.ray_steps import conform
 
-        empty = True
+        empty, offset = True, 0
         for table in self.dataset.iter_batches(batch_size=None, batch_format="pyarrow", prefetch_batches=2):
             empty = False
+            if self.solved is not None:
+                table, offset = self.solved.join(table, offset), offset + table.num_rows
             yield conform(table, self.schema)
         if empty:
             yield self.schema.empty_table()

@@ -1,6 +1,7 @@
 """A pipeline run whose stream goes through Ray Data: `engine.execution.Run` with the stages before the
 first sink planned as one Ray dataset (source read in parallel, row-wise steps as `map_batches`, a
-solver over materialised blocks); the rest runs here on the rows read back in order.
+solver over materialised blocks, its plan joined here when the rows come back next); the rest runs
+here on the rows read back in order.
 
 Building the plugins and fitting happen here, on the driver, exactly as the local executor does them
 (fitting is done once, on the experiment or a sample); only the stream is distributed.
@@ -45,24 +46,34 @@ class RayRun(Run):
         start = self.stages[0].upstream if given else self.stages[0]
         dataset, schema = ray_io.dataset(start, batch_size)
         conform, i = schema, 0 if given else 1
+        pending: ray_assign.Solved | None = None
         while i < len(self.stages):
             stage = self.stages[i]
+            if pending is not None and (isinstance(stage, (MapStage, SolveStage)) or self._writes_blocks(i)):
+                dataset, pending = pending.joined(), None
             if isinstance(stage, MapStage):
                 chain = [stage]
                 while i + len(chain) < len(self.stages) and isinstance(self.stages[i + len(chain)], MapStage):
                     chain.append(self.stages[i + len(chain)])
                 schema = ray_steps.probe(chain, schema, self.context.facts)
+                after = self.stages[i + len(chain)] if i + len(chain) < len(self.stages) else None
+                kept = _narrowed(after, schema, self.context.facts) if isinstance(after, SolveStage) else None
                 recipes = [ray_steps.recipe(self.pipeline, s, KINDS[s.kind].fits) for s in chain]
                 gpus = self.settings.num_gpus if any(s.kind == "decoder" for s in chain) else 0
                 dataset = dataset.map_batches(
-                    ray_steps.Chain, fn_constructor_kwargs={"recipes": recipes, "tally": self.tally, "schema": conform},
-                    batch_format="pyarrow", batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=concurrency),
+                    ray_steps.Chain, fn_constructor_kwargs={
+                        "recipes": recipes, "tally": self.tally, "schema": conform,
+                        "columns": None if kept is None else kept.names},
+                    batch_format="pyarrow", batch_size=None, compute=ray.data.ActorPoolStrategy(size=concurrency),
                     num_cpus=actor_cpus, **({"num_gpus": gpus} if gpus else {}))
-                conform, i = None, i + len(chain)
+                conform, schema, i = None, kept or schema, i + len(chain)
             elif isinstance(stage, SolveStage):
-                dataset, schema = _narrowed(dataset, stage, schema, self.context.facts)
-                dataset, workers = ray_assign.solved(dataset, stage, schema, self.context.facts,
+                kept = _narrowed(stage, schema, self.context.facts)
+                if kept is not None and kept.names != schema.names:
+                    dataset, schema = dataset.select_columns(kept.names), kept
+                pending, workers = ray_assign.solved(dataset, stage, schema, self.context.facts,
                                                      self.context.partition_rows, concurrency)
+                dataset = pending.blocks()
                 self.workers = workers or self.workers
                 schema = _with_plan(schema, stage)
                 i += 1
@@ -73,7 +84,7 @@ class RayRun(Run):
                 break
         before = self.stages[i - 1] if i else start
         self.handoff = ray_io.DatasetStage(self.context, None, before.index, before.label, dataset=dataset,
-                                           schema=schema)
+                                           schema=schema, solved=pending)
         if i < len(self.stages):
             self.stages[i].upstream = self.handoff
             return self.stages[-1]
@@ -121,18 +132,19 @@ class RayRun(Run):
                                               "plan_bytes": self.workers.plan_bytes}
 
 
-def _narrowed(dataset: Any, stage: SolveStage, schema: Any, facts: dict[str, Any]) -> tuple[Any, Any]:
-    """Only the columns the solver and the steps after it need, when those are known (`onward`)."""
+def _narrowed(stage: SolveStage, schema: Any, facts: dict[str, Any]) -> Any:
+    """`schema` with only the columns the solver and the steps after it need, when those are known
+    (`onward`), else None. The row-wise actors before a solver keep only these (no copy of the others
+    reaches the object store)."""
     if stage.onward is None:
-        return dataset, schema
+        return None
     import pyarrow as pa
 
     costs = stage.params.get("costs")
     needed = {*stage.onward, *facts.get("effects", ())}
     if isinstance(costs, str):
         needed |= {f"{costs}{c}" for c in facts.get("effects", ())}
-    kept = pa.schema([field for field in schema if field.name in needed], metadata=schema.metadata)
-    return dataset.select_columns(kept.names), kept
+    return pa.schema([field for field in schema if field.name in needed], metadata=schema.metadata)
 
 
 def _with_plan(schema: Any, stage: SolveStage) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 from engine.atomic import atomic_folder
 from engine.errors import DataError
 from engine.kinds.sink import Written
+from plugins.sinks.targets import part_folder
 
 PART = "part-{:05d}.parquet"
 
@@ -26,13 +27,6 @@ def writes_blocks(plugin: Any) -> bool:
     return isinstance(plugin, ParquetSink)
 
 
-def _replaceable(target: Path) -> bool:
-    if not target.is_dir():
-        return True
-    return all(entry.is_file() and entry.name.startswith("part-") and entry.name.endswith(".parquet")
-               for entry in target.iterdir())
-
-
 def write(dataset: Any, schema: Any, plugin: Any) -> Written:
     """Write every block of `dataset` (cast to `schema`) with the sink's columns and compression; the
     folder appears at the sink's path whole."""
@@ -41,7 +35,7 @@ def write(dataset: Any, schema: Any, plugin: Any) -> Written:
     from engine.kinds.sink import select_columns
 
     target = Path(os.path.expanduser(plugin.path))
-    if target.exists() and (plugin.if_exists == "error" or not _replaceable(target)):
+    if target.exists() and (plugin.if_exists == "error" or (target.is_dir() and not part_folder(target))):
         raise DataError(f"parquet sink: {str(target)!r} exists and is not a folder of part files this executor "
                         "wrote; remove it or choose another path" if plugin.if_exists != "error" else
                         f"parquet sink: {str(target)!r} exists; remove it or pass if_exists='replace'")

@@ -3,11 +3,15 @@ whose actors each build the steps' plugins once from plain data (a fitted plugin
 registered name and options) and never receive a pickled plugin.
 
 What the steps learn batch by batch (`finish()`, an encoder's drift) and the time and rows of each step
-reach the driver through a small tally actor; such facts merge across actors with their `merge` method.
+reach the driver through a small tally actor, per step and per block: every block the source makes is
+numbered (`BLOCK_KEY` in its schema metadata) and each batch is one block, so a batch Ray re-executes
+(its actor killed or restarted) replaces its own figures instead of adding to them, and the facts merge
+(with their `merge` method) in the blocks' order, as the local executor merges its batches'.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Sequence
@@ -33,15 +37,17 @@ class Recipe:
     options: dict[str, Any] = attrs.field(factory=dict)
 
     def build(self) -> Any:
-        """The step's mapper over a plugin built here, once."""
+        """The step's plugin, built here (once per actor)."""
         from engine import persistence
         from engine.registry import default_registry
 
         registry = default_registry()
         if self.state is not None:
-            plugin = persistence.loads(self.state, source=f"step {self.index + 1}'s state", registry=registry)
-        else:
-            plugin = registry.build(self.kind, self.name, **self.options)
+            return persistence.loads(self.state, source=f"step {self.index + 1}'s state", registry=registry)
+        return registry.build(self.kind, self.name, **self.options)
+
+    def mapper(self, plugin: Any) -> Any:
+        """A fresh mapper of the step over `plugin` (cheap: what it gathers, `finish()`, is one batch's)."""
         return kind_module(self.kind).mapper(plugin, **self.params)
 
 
@@ -63,20 +69,41 @@ def recipe(pipeline: Any, stage: MapStage, fitted: bool) -> Recipe:
     return Recipe(stage.index, kind, dict(stage.params), name=step.name, options=dict(step.options))
 
 
+BLOCK_KEY = b"hookyard.block"
+"""The schema metadata key that numbers a block in the stream's order (see `numbered`)."""
+
+
+def numbered(table: Any, number: int) -> Any:
+    """`table` tagged as block `number` of the stream."""
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), BLOCK_KEY: str(number).encode()})
+
+
+_untagged = itertools.count()
+
+
+def block_of(table: Any) -> tuple[int, int]:
+    """The batch's key in the tally: (0, its block number), or (1, a number of its own) for a block no
+    source numbered, whose figures then always add up."""
+    tag = (table.schema.metadata or {}).get(BLOCK_KEY)
+    return (0, int(tag)) if tag is not None else (1, next(_untagged))
+
+
 class Tally:
-    """Per step and actor, the latest `finish()` facts, and the seconds and rows spent (a Ray actor)."""
+    """Per step and block, the `finish()` facts, seconds and rows of the block's batch (a Ray actor);
+    a block done again replaces its figures."""
 
     def __init__(self) -> None:
-        self._seen: dict[tuple[int, str], tuple[dict[str, Any], float, int]] = {}
+        self._seen: dict[tuple[int, tuple[int, int], str], tuple[dict[str, Any], float, int]] = {}
 
-    def add(self, index: int, worker: str, facts: dict[str, Any], seconds: float, rows: int) -> None:
-        _, spent, counted = self._seen.get((index, worker), ({}, 0.0, 0))
-        self._seen[(index, worker)] = (facts, spent + seconds, counted + rows)
+    def add(self, index: int, block: tuple[int, int], worker: str, facts: dict[str, Any], seconds: float,
+            rows: int) -> None:
+        key = (index, block, worker if block[0] else "")
+        self._seen[key] = (facts, seconds, rows)
 
     def totals(self) -> dict[int, tuple[dict[str, Any], float, int]]:
-        """Per step: its facts merged over the actors, the seconds summed, the rows summed."""
+        """Per step: its blocks' facts merged in the blocks' order, the seconds and rows summed."""
         out: dict[int, tuple[dict[str, Any], float, int]] = {}
-        for (index, _), (facts, seconds, rows) in sorted(self._seen.items()):
+        for (index, _, _), (facts, seconds, rows) in sorted(self._seen.items()):
             merged, spent, counted = out.get(index, ({}, 0.0, 0))
             out[index] = (_merge(merged, facts), spent + seconds, counted + rows)
         return out
@@ -91,28 +118,34 @@ def _merge(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
 
 class Chain:
     """The actor class of one `map_batches`: row-wise steps in order over each Arrow batch, their
-    plugins built once per actor; the input first cast to `schema` (what the source gives locally).
-    A batch is handed on once the tally has its figures, so the tally is complete when the rows are."""
+    plugins built once per actor; the input first cast to `schema` (what the source gives locally), the
+    output narrowed to `columns` when given. A batch is handed on once the tally has its figures, so the
+    tally is complete when the rows are."""
 
-    def __init__(self, recipes: Sequence[Recipe], tally: Any, schema: Any = None) -> None:
-        self.steps = [(r.index, r.build()) for r in recipes]
+    def __init__(self, recipes: Sequence[Recipe], tally: Any, schema: Any = None,
+                 columns: Sequence[str] | None = None) -> None:
+        self.steps = [(r, r.build()) for r in recipes]
         self.tally = tally
         self.schema = schema
+        self.columns = None if columns is None else list(columns)
         self.worker = f"{os.getpid()}-{id(self)}"
 
     def __call__(self, table: Any) -> Any:
-        if self.schema is not None:
-            table = conform(table, self.schema)
         import ray
 
+        block = block_of(table)
+        if self.schema is not None:
+            table = conform(table, self.schema)
         tallied = []
-        for index, mapper in self.steps:
+        for recipe, plugin in self.steps:
             started = time.perf_counter()
+            mapper = recipe.mapper(plugin)
             table = mapper(table)
-            tallied.append(self.tally.add.remote(index, self.worker, mapper.finish(), time.perf_counter() - started,
-                                                 table.num_rows))
+            tallied.append(self.tally.add.remote(recipe.index, block, self.worker, mapper.finish(),
+                                                 time.perf_counter() - started, table.num_rows))
         ray.get(tallied)
-        return table
+        table = table if self.columns is None else table.select(self.columns)
+        return table if block[0] else numbered(table, block[1])
 
 
 def conform(table: Any, schema: Any) -> Any:

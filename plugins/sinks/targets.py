@@ -11,17 +11,24 @@ from typing import Any
 from engine.errors import OptionError
 
 
+def part_folder(target: Path) -> bool:
+    """Whether `target` is a folder of Parquet part files only (`part-00000.parquet` on), as the Ray
+    executor writes a `parquet` sink, one file per block: such a folder it may replace."""
+    return target.is_dir() and all(entry.is_file() and entry.name.startswith("part-") and entry.name.endswith(".parquet")
+                                   for entry in target.iterdir())
+
+
 def check_file_target(path: Any, *, where: str, option: str = "path") -> Path:
     """`path` (`~` expanded) when a file can be written there: it is a non-empty path, names no
-    folder or special file, and its nearest existing folder is a folder this process may write in
-    (the sink creates the folders below it)."""
+    folder (but a `part_folder`) or special file, and its nearest existing folder is a folder this
+    process may write in (the sink creates the folders below it)."""
     text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     if not isinstance(text, str) or not text.strip():
         raise OptionError(f"{where}: {option} is empty; give the file to write, e.g. {option}='results/out.parquet'")
     if "\0" in text:
         raise OptionError(f"{where}: {option} {text!r} holds a NUL byte, which no file name can")
     target = Path(os.path.expanduser(text))
-    if target.is_dir():
+    if target.is_dir() and not part_folder(target):
         raise OptionError(f"{where}: {option} {text!r} is a folder; give a file in it, e.g. "
                           f"{str(target / ('out' + (target.suffix or '.parquet')))!r}")
     if target.exists() and not target.is_file():
