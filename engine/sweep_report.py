@@ -14,8 +14,8 @@ from engine.sweep_runs import METRICS
 
 SCHEMA = 1
 PLOT = "value_time.png"
-COLUMNS = ("value_estimated", "value_true", "lift_estimated_pct", "lift_true_pct", "pehe_mean",
-           "solver_status", "gap_rel", "seconds")
+COLUMNS = ("value_estimated", "value_dr_per_row", "value_true", "lift_estimated_pct", "lift_dr_pct", "lift_true_pct",
+           "pehe_mean", "solver_status", "gap_rel", "seconds")
 
 
 def check_out(target: str | Path) -> Path:

@@ -20,20 +20,25 @@ ENV_SWEEP, ENV_VALUES = "HOOKYARD_SWEEP", "HOOKYARD_SWEEP_VALUES"
 
 METRICS = {
     "value_estimated": "max", "value_true": "max", "lift_estimated_pct": "max", "lift_true_pct": "max",
+    "value_dr_per_row": "max", "lift_dr_pct": "max",
     "share_of_oracle_pct": "max", "pehe_mean": "min", "gap_rel": "min", "seconds": "min",
 }
 """The figures a sweep compares combinations by, and whether more ("max") or less ("min") is better."""
 
 
 def headline_metrics(figures: Mapping[str, Any], seconds: float) -> dict[str, Any]:
-    """A run report's headline figures, flat: plan values, lifts, PEHE, solver status and gap, seconds."""
+    """A run report's headline figures, flat: plan values (estimated; doubly robust, as the mean net
+    outcome per row; true), lifts over naive, PEHE, solver status and gap, seconds."""
     headline = figures.get("headline", {})
     optimised = headline.get("optimised", {})
     solver = figures.get("solver", {})
+    evaluated = figures.get("policy_value", {})
     return {
         "value_estimated": optimised.get("estimated"),
+        "value_dr_per_row": ((evaluated.get("plans") or {}).get("chosen") or {}).get("value", {}).get("value"),
         "value_true": optimised.get("true"),
         "lift_estimated_pct": headline.get("lift_estimated_pct"),
+        "lift_dr_pct": (evaluated.get("lift_dr_pct") or {}).get("value"),
         "lift_true_pct": headline.get("lift_true_pct"),
         "share_of_oracle_pct": figures.get("oracle", {}).get("share_of_oracle_pct"),
         "pehe_mean": figures.get("cate", {}).get("pehe_mean"),

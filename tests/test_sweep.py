@@ -73,6 +73,9 @@ def test_the_best_combination_is_the_one_with_the_best_metric(swept) -> None:
     assert data["best"] == lifts.index(max(lifts))
     html = (swept[0] / "out" / "sweep.html").read_text()
     assert html.count("<a href='runs/") == 4
+    for row in data["runs"]:
+        chosen = row["figures"]["policy_value"]["plans"]["chosen"]["value"]["value"]
+        assert row["metrics"]["value_dr_per_row"] == chosen and "value_dr_per_row" in html
 
 
 def test_every_combination_has_the_figures_of_the_same_single_run(swept) -> None:

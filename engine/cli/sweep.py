@@ -23,8 +23,9 @@ examples:
   hookyard sweep examples/uplift.toml --set cate.options.cv=2,3 --jobs 2 --metric lift_true_pct
   hookyard sweep examples/uplift.toml --set 'source.layout="per-treatment",pooled' --out /tmp/sweep
 
-metrics (--metric): value_estimated (default), value_true, lift_estimated_pct, lift_true_pct,
-share_of_oracle_pct (more is better); pehe_mean, gap_rel, seconds (less is better)
+metrics (--metric): value_estimated (default), value_dr_per_row, value_true, lift_estimated_pct,
+lift_dr_pct, lift_true_pct, share_of_oracle_pct (more is better); pehe_mean, gap_rel, seconds (less
+is better). The _dr figures are the report's doubly robust evaluation, which needs no true effects.
 """
 
 

@@ -42,6 +42,8 @@ class DecoderBase:
 
     Options left at None follow the model's `generation_config` as `generate` does;
     `generation_overrides` replaces any field of it that decoders read (as `generate(**kwargs)`).
+    `pack_weights` runs decoding steps on MKL-packed copies of the float32 CPU weight matrices
+    (bit-identical results, steps about 1.5x faster, a second copy of those weights in memory).
     """
 
     from_config: ClassVar[dict[str, str]] = {"min_new_tokens": "min_new_tokens"}
@@ -53,6 +55,7 @@ class DecoderBase:
     min_new_tokens: int | None = attrs.field(default=None, validator=at_least(0))
     generation_overrides: dict[str, Any] | None = None
     trust_remote_code: bool = False
+    pack_weights: bool = True
     language_model_: LanguageModel | None = attrs.field(default=None, init=False, repr=False)
     values_: GenerationValues | None = attrs.field(default=None, init=False, repr=False)
 
@@ -69,7 +72,8 @@ class DecoderBase:
     def load(self) -> "DecoderBase":
         """Load the model and tokenizer now (generate does it on first use); returns self."""
         if self.language_model_ is None:
-            lm = LanguageModel.load(self.model, self.tokenizer, trust_remote_code=self.trust_remote_code)
+            lm = LanguageModel.load(self.model, self.tokenizer, trust_remote_code=self.trust_remote_code,
+                                    pack_weights=self.pack_weights)
             self.values_ = GenerationValues(lm.model, self.generation_overrides)
             self.language_model_ = lm
             self.rules()
@@ -102,7 +106,7 @@ class DecoderBase:
 
     def settings(self) -> dict[str, Any]:
         """The decoding options that shape results, as used (model objects left out), for traces."""
-        skip = {"model", "tokenizer", "trust_remote_code", "language_model_", "values_"}
+        skip = {"model", "tokenizer", "trust_remote_code", "pack_weights", "language_model_", "values_"}
         return {f.name: self.option(f.name) for f in attrs.fields(type(self)) if f.name not in skip}
 
     def rules(self) -> ScoreRules:

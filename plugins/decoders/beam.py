@@ -26,6 +26,13 @@ class BeamDecoder(DecoderBase):
     `num_beams` when that is more than 1, else 4. `length_penalty`, `early_stopping` and
     `num_return_sequences` left at None follow the generation config. With one beam this is
     `generate(num_beams=1)`: greedy search, scored sum(log p) / length ** length_penalty.
+
+    `batch_size` decodes that many prompts at once. On a decoder-only model a prompt that is done
+    hands its rows to the next waiting prompt (continuous batching), so no row idles until the
+    longest search ends; each prompt's results are those of decoding it alone. Rules that read a
+    row's step or history (min_new_tokens, forced or begin-suppressed tokens, repetition rules,
+    bad words, the decay) cannot be shared by rows at different steps and are refused with it. An
+    encoder-decoder model, or one beam, decodes `batch_size` prompts after another.
     """
 
     from_config: ClassVar[dict[str, str]] = {
@@ -38,6 +45,7 @@ class BeamDecoder(DecoderBase):
     length_penalty: float | None = None
     early_stopping: EarlyStopping | None = None
     num_return_sequences: int | None = attrs.field(default=None, validator=at_least(1))
+    batch_size: int | None = attrs.field(default=None, validator=at_least(1))
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -61,6 +69,8 @@ class BeamDecoder(DecoderBase):
 
     def _search(self, lm: LanguageModel, prompts: list[list[int]], steps: list[TraceStep] | None) -> Any:
         width, penalty = self.option("beam_width"), float(self.option("length_penalty"))
+        if self.batch_size is not None and (width == 1 or lm.is_encoder_decoder) and len(prompts) > self.batch_size:
+            return self._one_batch_after_another(lm, prompts, steps)
         if width == 1:
             sequences, totals = extend(lm, prompts, self.rules(), lambda scores: scores.argmax(dim=-1), steps=steps)
             scores = [[total / len(seq) ** penalty for seq, total in zip(row, sums)] for row, sums in zip(sequences, totals)]
@@ -71,7 +81,20 @@ class BeamDecoder(DecoderBase):
             early_stopping=self.option("early_stopping"),
             num_return_sequences=self.option("num_return_sequences"),
         )
-        return beam_search(lm, prompts, self.rules(), settings, steps)
+        return beam_search(lm, prompts, self.rules(), settings, steps, self.batch_size)
+
+
+    def _one_batch_after_another(self, lm: LanguageModel, prompts: list[list[int]], steps: list[TraceStep] | None) -> Any:
+        sequences: list[Any] = []
+        scores: list[Any] = []
+        for first in range(0, len(prompts), self.batch_size):
+            recorded = None if steps is None else []
+            part = self._search(lm, prompts[first: first + self.batch_size], recorded)
+            sequences += part[0]
+            scores += part[1]
+            if steps is not None:
+                steps += [attrs.evolve(step, prompt=step.prompt + first) for step in recorded]
+        return sequences, scores
 
 
 def _check_beams(early_stopping: Any, num_return_sequences: int | None, beam_width: int | None) -> None:

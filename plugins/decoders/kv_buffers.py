@@ -3,7 +3,9 @@
 transformers' DynamicLayer reorders by index_select (one copy of the cache) and then grows by
 concatenation (a second copy). BufferedLayer keeps keys and values in two buffers sized for the
 whole generation: a reorder gathers the rows into the spare buffer (the one copy), and a new
-token is written in place after the filled part.
+token is written in place after the filled part. For continuous batching a layer also takes a
+fresh prompt's cache into some rows (right-aligned) and moves its window (drops unused leading
+positions, or makes masked room in front for a longer prompt).
 """
 
 from __future__ import annotations
@@ -51,6 +53,21 @@ class BufferedLayer(DynamicLayer):
         torch.index_select(self.keys, 0, beam_idx, out=self._key_buffers[spare][:, :, : self._length])
         torch.index_select(self.values, 0, beam_idx, out=self._value_buffers[spare][:, :, : self._length])
         self._current = spare
+        self._show()
+
+    def place(self, rows: torch.Tensor, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Write a fresh prompt's keys and values into `rows`, right-aligned to the filled part (continuous batching)."""
+        span = slice(self._length - keys.shape[-2], self._length)
+        self._key_buffers[self._current][rows, :, span] = keys
+        self._value_buffers[self._current][rows, :, span] = values
+
+    def relayout(self, drop: int, front: int) -> None:
+        """Drop the first `drop` positions and put `front` zeroed positions before the rest, in the spare buffer."""
+        spare, kept = 1 - self._current, self._length - drop
+        for buffers, states in ((self._key_buffers, self.keys), (self._value_buffers, self.values)):
+            buffers[spare][:, :, :front].zero_()
+            buffers[spare][:, :, front: front + kept].copy_(states[:, :, drop:])
+        self._current, self._length = spare, front + kept
         self._show()
 
     def get_max_length(self) -> int:

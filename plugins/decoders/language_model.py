@@ -16,7 +16,8 @@ from typing import Any
 import attrs
 import torch
 
-from engine.errors import DataError
+from engine.errors import DataError, StateError
+from plugins.decoders.packed_weights import pack, packed
 
 
 def load_model(model: Any, *, trust_remote_code: bool = False) -> Any:
@@ -135,6 +136,67 @@ class Rows:
         self_attention(self.cache).reorder_cache(rows)
         self.history = self.history[rows]
 
+    def buffered_layers(self) -> list[Any]:
+        """The self-attention cache layers as BufferedLayers (after `expand`); a StateError if any is not one."""
+        from plugins.decoders.kv_buffers import BufferedLayer, self_attention
+
+        layers = list(getattr(self_attention(self.cache), "layers", None) or [])
+        if not layers or any(type(layer) is not BufferedLayer for layer in layers):
+            raise StateError("this model's cache (sliding-window, static or quantised layers) cannot take in "
+                             "new prompts mid-search; leave batch_size unset for it")
+        return layers
+
+    def relayout(self, drop: int, front: int, fill: int) -> None:
+        """Drop the first `drop` positions of every row and put `front` masked ones (history `fill`) before the rest."""
+        for layer in self.buffered_layers():
+            layer.relayout(drop, front)
+        kept = slice(drop, None)
+        self.attention_mask = torch.cat([self.attention_mask.new_zeros((len(self.history), front)),
+                                         self.attention_mask[:, kept]], dim=1)
+        self.history = torch.cat([self.history.new_full((len(self.history), front), fill),
+                                  self.history[:, kept]], dim=1)
+        self.pad_left = (self.pad_left - drop).clamp(min=0) + front
+
+    def make_room(self) -> None:
+        """Before a step: drop the leading positions no row attends to once they are an eighth of the
+        filled part (every step then attends to and reorders fewer), and always when the buffers are full."""
+        layers = self.buffered_layers()
+        length, full = layers[0].get_seq_length(), layers[0].get_seq_length() >= layers[0].get_max_length()
+        self.keep_mask()
+        unused = int(torch.nonzero(self.attention_mask.any(dim=0))[0, 0])
+        if full and unused == 0:
+            raise StateError("the KV buffers are full of positions in use; this is a bug in the decoders")
+        if full or unused * 8 >= length:
+            self.relayout(unused, 0, 0)
+
+    def keep_mask(self) -> None:
+        """Hold an attention mask from now on (all ones where there was none), as rows of different starts need."""
+        if self.attention_mask is None:
+            self.attention_mask = self.history.new_ones(self.history.shape)
+
+    def admit(self, targets: torch.Tensor, fresh: Rows, fill: int) -> None:
+        """Start the prefilled rows `fresh` (one prompt length, no padding) in the rows `targets`, their cache
+        right-aligned to the filled part and everything before it masked, as left padding is."""
+        length = fresh.history.shape[1]
+        if length > self.history.shape[1]:
+            self.relayout(0, length - self.history.shape[1], fill)
+        for layer, new in zip(self.buffered_layers(), self_attention_layers(fresh.cache)):
+            layer.place(targets, new.keys, new.values)
+        start = self.history.shape[1] - length
+        self.attention_mask[targets] = 0
+        self.attention_mask[targets, start:] = 1
+        self.history[targets] = fill
+        self.history[targets, start:] = fresh.history
+        self.pad_left[targets] = start
+        self.positions[targets] = fresh.positions
+
+
+def self_attention_layers(cache: Any) -> list[Any]:
+    """The layers of a cache's self-attention part."""
+    from plugins.decoders.kv_buffers import self_attention
+
+    return list(self_attention(cache).layers)
+
 
 def _take_rows(value: Any, rows: torch.Tensor) -> Any:
     if isinstance(value, torch.Tensor):
@@ -147,9 +209,11 @@ def _take_rows(value: Any, rows: torch.Tensor) -> Any:
 class LanguageModel:
     """A loaded model and its tokenizer, with prefill and one-token steps over a batch of rows."""
 
-    def __init__(self, model: Any, tokenizer: Any) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, pack_weights: bool = False) -> None:
         self.model = model
         self.tokenizer = tokenizer
+        self.pack_weights = pack_weights
+        self._packed: tuple[int, dict[Any, Any]] | None = None
         config = model.config
         self.is_encoder_decoder = bool(getattr(config, "is_encoder_decoder", False))
         generation = getattr(model, "generation_config", None)
@@ -177,10 +241,12 @@ class LanguageModel:
             raise DataError("the encoder-decoder model has no decoder_start_token_id in its config; set one")
 
     @classmethod
-    def load(cls, model: Any, tokenizer: Any = None, *, trust_remote_code: bool = False) -> LanguageModel:
+    def load(cls, model: Any, tokenizer: Any = None, *, trust_remote_code: bool = False,
+             pack_weights: bool = False) -> LanguageModel:
         """Load (or wrap) the model and tokenizer; trust_remote_code only when the caller asks."""
         built = load_model(model, trust_remote_code=trust_remote_code)
-        return cls(built, load_tokenizer(tokenizer, model, trust_remote_code=trust_remote_code))
+        return cls(built, load_tokenizer(tokenizer, model, trust_remote_code=trust_remote_code),
+                   pack_weights=pack_weights)
 
     @property
     def device(self) -> torch.device:
@@ -280,7 +346,32 @@ class LanguageModel:
     def advance(self, rows: Rows, tokens: torch.Tensor) -> torch.Tensor:
         """Append one token to every row and return the next-token logits, reusing the cache."""
         rows.history = torch.cat([rows.history, tokens[:, None]], dim=1)
-        step = tokens[:, None]
+        with packed(self._packed_for(tokens.shape[0])):
+            return self._step(rows, tokens[:, None])
+
+    def refill(self, rows: Rows, targets: torch.Tensor, prompts: Sequence[Sequence[int]], times: int) -> torch.Tensor:
+        """Prefill `prompts` (all one length, decoder-only) on their own and start each in `times` rows of
+        `targets` (a prompt's rows together); their next-token logits, one row per target."""
+        logits, fresh = self.prefill(prompts)
+        fresh.history = fresh.history.repeat_interleave(times, dim=0)
+        fresh.positions = fresh.positions.repeat_interleave(times, dim=0)
+        layers = self_attention_layers(fresh.cache)
+        for layer in layers:
+            layer.keys, layer.values = (s.repeat_interleave(times, dim=0) for s in (layer.keys, layer.values))
+        rows.keep_mask()
+        rows.admit(targets, fresh, self.fill_id)
+        return logits.repeat_interleave(times, dim=0)
+
+    def _packed_for(self, count: int) -> dict[Any, Any]:
+        """The packed layers for steps of `count` rows (none unless pack_weights); one row count kept at a time."""
+        if not self.pack_weights:
+            return {}
+        if self._packed is None or self._packed[0] != count:
+            self._packed = None  # the old copy goes before the new one is made
+            self._packed = (count, pack(self.model, count))
+        return self._packed[1]
+
+    def _step(self, rows: Rows, step: torch.Tensor) -> torch.Tensor:
         if self.is_encoder_decoder:
             out = self.model(decoder_input_ids=step, use_cache=True, **{self._cache_argument: rows.cache}, **rows.encoder)
         else:

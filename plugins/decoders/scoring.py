@@ -55,6 +55,21 @@ class ScoreRules:
             scores = decay_repeated(scores, rows.generated)
         return scores
 
+    def reads_steps(self) -> list[str]:
+        """The rules in force that read a row's step or history, which rows at different steps cannot share."""
+        active = {
+            "repetition_penalty": self.repetition_penalty != 1.0,
+            "no_repeat_ngram_size": self.no_repeat_ngram_size > 0,
+            "bad_words_ids": bool(self.bad_words_ids),
+            "min_length": self.min_new_tokens is None and self.min_length > 0,
+            "min_new_tokens": bool(self.min_new_tokens),
+            "forced_bos_token_id": self.forced_bos_token_id is not None,
+            "forced_eos_token_id": bool(self.forced_eos_token_id),
+            "begin_suppress_tokens": bool(self.begin_suppress_tokens),
+            "decay_repeated": self.decay_repeated,
+        }
+        return [name for name, on in active.items() if on]
+
     def processed(self, scores: torch.Tensor, rows: Rows) -> torch.Tensor:
         """transformers' processors that `generate` builds from these settings, in its order."""
         length = rows.history.shape[1]
