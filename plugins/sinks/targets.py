@@ -14,8 +14,9 @@ from engine.errors import OptionError
 def part_folder(target: Path) -> bool:
     """Whether `target` is a folder of Parquet part files only (`part-00000.parquet` on), as the Ray
     executor writes a `parquet` sink, one file per block: such a folder it may replace."""
-    return target.is_dir() and all(entry.is_file() and entry.name.startswith("part-") and entry.name.endswith(".parquet")
-                                   for entry in target.iterdir())
+    entries = list(target.iterdir()) if target.is_dir() else []
+    return bool(entries) and all(e.is_file() and e.name.startswith("part-") and e.name.endswith(".parquet")
+                                 for e in entries)
 
 
 def check_file_target(path: Any, *, where: str, option: str = "path") -> Path:
@@ -28,10 +29,11 @@ def check_file_target(path: Any, *, where: str, option: str = "path") -> Path:
     if "\0" in text:
         raise OptionError(f"{where}: {option} {text!r} holds a NUL byte, which no file name can")
     target = Path(os.path.expanduser(text))
-    if target.is_dir() and not part_folder(target):
-        raise OptionError(f"{where}: {option} {text!r} is a folder; give a file in it, e.g. "
-                          f"{str(target / ('out' + (target.suffix or '.parquet')))!r}")
-    if target.exists() and not target.is_file():
+    if target.is_dir():
+        if not part_folder(target):
+            raise OptionError(f"{where}: {option} {text!r} is a folder; give a file in it, e.g. "
+                              f"{str(target / ('out' + (target.suffix or '.parquet')))!r}")
+    elif target.exists() and not target.is_file():
         raise OptionError(f"{where}: {option} {text!r} exists and is not a regular file (a device, socket or "
                           "pipe), which a sink does not replace; give a file path")
     folder = next(p for p in (target.parent, *target.parent.parents) if p.exists() or p == p.parent)
