@@ -17,28 +17,28 @@ from engine import commit
 from engine.atomic import atomic_folder, atomic_path, marked_folder
 from engine.errors import ConfigError
 
+ROOT = Path(__file__).resolve().parents[1]
 OLD = {"a/x.txt": "old x", "a/report/r.txt": "old report", "b/y.txt": "old y"}
 NEW = {"a/x.txt": "new x", "a/report/r.txt": "new report", "b/y.txt": "new y"}
 
 WRITER = textwrap.dedent('''
-    """Write NEW under the folder given, through engine.atomic in one commit; with a number, SIGKILL
-    this process just before that many filesystem changes of the commit are done. With "rename", a
-    folder is replaced in two renames, as where the system cannot swap two paths."""
-    import os, shutil, signal, sys
+    """Write NEW under the folder given, through engine.atomic in one commit, and SIGKILL this process
+    just before that many filesystem changes of the commit are done; then the repository root, and
+    "rename" to replace a folder in two renames, as where the system cannot swap two paths."""
+    import os, signal, sys
 
     from engine import commit
-    from engine.atomic import atomic_folder, atomic_path
 
     os.chdir(sys.argv[1])
-    limit = int(sys.argv[2]) if len(sys.argv) > 2 else None
-    if sys.argv[3:] == ["rename"]:
+    limit = int(sys.argv[2])
+    if sys.argv[4] == "rename":
         commit._exchange = lambda a, b: False
     done = [0]
     committing = [False]
 
     def counted(function):
         def call(*args, **kwargs):
-            if committing[0] and limit is not None:
+            if committing[0]:
                 if done[0] == limit:
                     os.kill(os.getpid(), signal.SIGKILL)
                 done[0] += 1
@@ -54,15 +54,23 @@ WRITER = textwrap.dedent('''
         real_commit(self)
 
     commit.Commit.commit = commit_counted
+    sys.path.insert(0, sys.argv[3])
+    from tests.test_commit import write_new
+
     with commit.outputs():
-        with atomic_path("a/x.txt") as tmp:
-            tmp.write_text("new x")
-        with atomic_folder("a/report") as folder:
-            (folder / "r.txt").write_text("new report")
-        with atomic_path("b/y.txt") as tmp:
-            tmp.write_text("new y")
+        write_new()
     print("done")
 ''')
+
+
+def write_new() -> None:
+    """Write NEW through engine.atomic, in the folder this process runs in."""
+    with atomic_path("a/x.txt") as tmp:
+        tmp.write_text("new x")
+    with atomic_folder("a/report") as folder:
+        (folder / "r.txt").write_text("new report")
+    with atomic_path("b/y.txt") as tmp:
+        tmp.write_text("new y")
 
 
 def write_tree(root: Path, contents: dict[str, str]) -> None:
@@ -89,12 +97,7 @@ def test_outputs_move_into_place_together_only_when_the_block_succeeds(tmp_path:
         raise RuntimeError("late")
     assert tree(tmp_path) == OLD
     with commit.outputs():
-        with atomic_path("a/x.txt") as tmp:
-            tmp.write_text("new x")
-        with atomic_folder("a/report") as folder:
-            (folder / "r.txt").write_text("new report")
-        with atomic_path("b/y.txt") as tmp:
-            tmp.write_text("new y")
+        write_new()
         assert tree(tmp_path)["b/y.txt"] == "old y"
     assert tree(tmp_path) == NEW
 
@@ -151,8 +154,8 @@ def test_a_kill_at_any_step_of_a_commit_leaves_old_or_new_and_the_next_commit_fi
     for k in range(40):
         root = tmp_path / f"kill-{k}"
         write_tree(root, OLD)
-        ran = subprocess.run([sys.executable, str(script), str(root), str(k), swap], capture_output=True,
-                             text=True, timeout=120)
+        ran = subprocess.run([sys.executable, str(script), str(root), str(k), str(ROOT), swap],
+                             capture_output=True, text=True, timeout=120)
         if ran.returncode == 0:
             assert ran.stdout.strip() == "done" and tree(root) == NEW
             break
