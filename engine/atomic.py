@@ -63,14 +63,25 @@ def check_marked(target: str | os.PathLike[str], kind: str, written: Collection[
             f"the {kind} folder {str(target)!r} holds files that are not a Hookyard {kind} (no {MARKER} marker "
             f"says Hookyard wrote it); choose an empty or new folder, since a {kind} replaces the whole folder"
         )
-    existing = next(p for p in (target, *target.parents) if p.exists())
-    if not existing.is_dir():
-        raise ConfigError(f"the {kind} folder {str(target)!r} cannot be made: {str(existing)!r} is a file; "
+    blocked = blocked_by(target)
+    if blocked is not None and blocked[1] == "file":
+        raise ConfigError(f"the {kind} folder {str(target)!r} cannot be made: {str(blocked[0])!r} is a file; "
                           "choose another location")
-    if not os.access(existing, os.W_OK):
-        raise ConfigError(f"the {kind} folder {str(target)!r} cannot be written ({str(existing)!r} is read-only); "
+    if blocked is not None:
+        raise ConfigError(f"the {kind} folder {str(target)!r} cannot be written ({str(blocked[0])!r} is read-only); "
                           "choose a location you can write to")
     return target
+
+
+def blocked_by(path: Path) -> tuple[Path, str] | None:
+    """What stops anything being made at `path`: its nearest existing folder and "file" (that is a
+    file, not a folder) or "read-only" (permissions, a read-only file system); None when nothing does."""
+    nearest = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
+    if not nearest.is_dir():
+        return nearest, "file"
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        return nearest, "read-only"
+    return None
 
 
 def _only(folder: Path, written: Collection[str]) -> bool:

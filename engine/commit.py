@@ -31,7 +31,7 @@ import secrets
 import shutil
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import attrs
@@ -145,6 +145,12 @@ class Commit:
         if folder not in self.recovered:
             self.recovered.add(folder)
             recover(folder, self)
+
+    def take_existing(self, folders: Iterable[str | os.PathLike[str]]) -> None:
+        """`take` those of `folders` that exist now (the others are taken when an output is staged there)."""
+        for folder in map(absolute, folders):
+            if folder.is_dir():
+                self.take(folder)
 
     def _lock(self, folder: Path) -> None:
         if folder not in self.locks:
@@ -274,9 +280,10 @@ def recover(folder: Path, commit: Commit) -> None:
             journal.roll_back()
             _warn(f"an interrupted run had not committed its outputs in {str(folder)!r}: removed its "
                   f"{_count(journal.outputs)} staged beside {_targets(journal.outputs)}")
-    journals = {m["id"] for m in map(JOURNAL.match, os.listdir(folder)) if m is not None}
+    left = os.listdir(folder)
+    journals = {m["id"] for m in map(JOURNAL.match, left) if m is not None}
     removed: list[str] = []
-    for name in os.listdir(folder):
+    for name in left:
         match = LEFTOVER.match(name)
         if match is not None and match["id"] != commit.id and match["id"] not in journals:
             _remove(folder / name)
@@ -295,9 +302,7 @@ def outputs(*folders: str | os.PathLike[str]) -> Iterator[Commit]:
     if current is not None:
         mark = len(current.outputs)
         try:
-            for folder in map(absolute, folders):
-                if folder.is_dir():
-                    current.take(folder)
+            current.take_existing(folders)
             yield current
         except BaseException:
             for output in current.outputs[mark:]:
@@ -308,9 +313,7 @@ def outputs(*folders: str | os.PathLike[str]) -> Iterator[Commit]:
     commit = Commit()
     token = _current.set(commit)
     try:
-        for folder in map(absolute, folders):
-            if folder.is_dir():
-                commit.take(folder)
+        commit.take_existing(folders)
         yield commit
         _current.reset(token)
         token = None

@@ -58,7 +58,8 @@ def run_combination(plan: Plan, combination: Combination, table: Any, folder: Pa
     writing into `folder` and its report into `folder`/report, and return its row for the comparison;
     a failure becomes a row with its error. The shared steps' `facts` (an encoder's drift report) join
     the run's, so that its report is the one a whole run gives. Its outputs and report commit together
-    when it ends, as `hookyard run`'s do."""
+    when it ends, as `hookyard run`'s do, apart from the sweep's own commit (whose staged folder they
+    are in), so that a failed combination leaves nothing there."""
     from engine import commit
     from engine.report import ROWS, build_report, outputs
 
@@ -67,7 +68,7 @@ def run_combination(plan: Plan, combination: Combination, table: Any, folder: Pa
     started = time.perf_counter()
     try:
         pipeline = plan.rest(combination, outputs=folder)
-        with commit.outputs():
+        with commit.apart(), commit.outputs():
             result = pipeline.run(data=table, collect=ROWS)
             result.flow.facts.update({k: v for k, v in (facts or {}).items() if k not in result.flow.facts})
             report = build_report(result, pipeline)

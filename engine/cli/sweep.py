@@ -6,9 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -76,19 +74,14 @@ def run(args: argparse.Namespace) -> int:
     say = _say(args)
     say(f"sweep: {len(plan.combinations)} combinations of {', '.join(a.target for a in plan.axes)}")
     ran = {"jobs": args.jobs, "on": "ray" if on_ray(plan) else "processes" if args.jobs > 1 else "this process"}
-    # built in a scratch folder, not in the sweep folder's own commit: that would lock its parent folder
-    # for the whole sweep, and a combination's sink may write there
-    with stdout_to_stderr(), tempfile.TemporaryDirectory(prefix="hookyard-sweep-") as scratch:
-        built = Path(scratch)
-        with cluster(plan):
-            table, facts, shared = _shared(plan, say)
-            rows = run_all(plan, table, built, jobs=args.jobs, fail_fast=args.fail_fast,
-                           shared_seconds=shared["seconds"], facts=facts, on_row=lambda row: say(_line(row)))
-        data = comparison(name, [a.target for a in plan.axes], shared, rows, args.metric, ran)
-        write(built, data)
+    with stdout_to_stderr():
         with marked_folder(out, "sweep") as fresh:
-            for item in built.iterdir():
-                shutil.move(item, fresh / item.name)
+            with cluster(plan):
+                table, facts, shared = _shared(plan, say)
+                rows = run_all(plan, table, fresh, jobs=args.jobs, fail_fast=args.fail_fast,
+                               shared_seconds=shared["seconds"], facts=facts, on_row=lambda row: say(_line(row)))
+            data = comparison(name, [a.target for a in plan.axes], shared, rows, args.metric, ran)
+            write(fresh, data)
         _committed(plan, name, out, data, rows)
     if args.json:
         print(json.dumps({**data, "runs": [{k: v for k, v in r.items() if k != "figures"} for r in data["runs"]]},

@@ -190,7 +190,7 @@ def _frontier(planner: Planner, solver: Any, pipeline: Any, budget: float, ran: 
     points = []
     dearest = planner.dearest()
     for share in progress.track(FRONTIER, total=len(FRONTIER), desc="report: frontier", unit="budget"):
-        at = budget * share if budget * share <= dearest or share <= 1.0 else max(dearest, budget)
+        at = budget * share if share <= 1.0 else min(budget * share, max(dearest, budget))
         if share == 1.0:
             points.append({"budget": at, "optimised": ran, "naive": naive})
             continue

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine.atomic import blocked_by
 from engine.errors import OptionError
 
 
@@ -36,11 +37,11 @@ def check_file_target(path: Any, *, where: str, option: str = "path") -> Path:
     elif target.exists() and not target.is_file():
         raise OptionError(f"{where}: {option} {text!r} exists and is not a regular file (a device, socket or "
                           "pipe), which a sink does not replace; give a file path")
-    folder = next(p for p in (target.parent, *target.parent.parents) if p.exists() or p == p.parent)
-    if not folder.is_dir():
-        raise OptionError(f"{where}: cannot write {text!r}: {str(folder)!r} is a file, not a folder; "
+    blocked = blocked_by(target.parent)
+    if blocked is not None and blocked[1] == "file":
+        raise OptionError(f"{where}: cannot write {text!r}: {str(blocked[0])!r} is a file, not a folder; "
                           "give a path in a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OptionError(f"{where}: cannot write {text!r}: the folder {str(folder)!r} is not writable "
+    if blocked is not None:
+        raise OptionError(f"{where}: cannot write {text!r}: the folder {str(blocked[0])!r} is not writable "
                           "(its permissions, or a read-only file system); give a path in a folder you can write")
     return target
