@@ -82,10 +82,12 @@ class PipelineValidationError(PipelineError, ValueError):
 
 class StepError(PipelineError):
     """A step raised while running; names the step and the plugin. `step` is the step's position
-    (0-based) in the pipeline when known."""
+    (0-based) in the pipeline when known; `message` the text as raised (kept apart from `args`, which
+    a framework that carries the error back from a worker may append to)."""
 
     def __init__(self, message: str, *, step: int | None = None) -> None:
         super().__init__(message)
+        self.message = message
         self.step = step
 
 

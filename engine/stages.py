@@ -72,7 +72,7 @@ class Stage:
 
     def fail(self, exc: BaseException) -> StepError:
         """The error that names this step."""
-        return StepError(f"{self.label} failed: {type(exc).__name__}: {exc}", step=self.index)
+        return step_failed(self.label, self.index, exc)
 
     def stream(self) -> Iterator[Any]:
         """The stage's output, timed and counted; an error of its own becomes a StepError naming it."""
@@ -110,6 +110,11 @@ class Stage:
 
 
 _END = object()
+
+
+def step_failed(label: str, index: int, exc: BaseException) -> StepError:
+    """The error that names the step `label` (at `index`) and what it raised."""
+    return StepError(f"{label} failed: {type(exc).__name__}: {exc}", step=index)
 
 
 def _require_unique_columns(table: Any) -> None:

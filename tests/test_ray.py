@@ -19,7 +19,7 @@ import pytest
 
 import engine
 from engine.config import load_pipeline
-from engine.errors import ConfigError
+from engine.errors import ConfigError, StepError
 from engine.kinds.solver import PartitionedProblem
 from engine.testing import ExecutorContract
 
@@ -181,8 +181,8 @@ def test_a_generation_pipeline_gives_the_local_generations(tmp_path: Path) -> No
     finally:
         sys.path.remove(str(ROOT / "tests" / "decoders"))
     model = write_gpt2(tmp_path / "gpt2")
-    prompts = pa.table({"id": list(range(24)), "prompt": [f"w{4 + i % 20} w{4 + (3 * i) % 20}" for i in range(24)]})
-    pq.write_table(prompts, tmp_path / "prompts.parquet", row_group_size=7)
+    prompts = pa.table({"id": list(range(120)), "prompt": [f"w{4 + i % 20} w{4 + (3 * i) % 20}" for i in range(120)]})
+    pq.write_table(prompts, tmp_path / "prompts.parquet", row_group_size=37)
 
     def generate(executor: str) -> engine.RunResult:
         return engine.Pipeline([
@@ -193,6 +193,39 @@ def test_a_generation_pipeline_gives_the_local_generations(tmp_path: Path) -> No
     on_ray, local = generate("ray"), generate("local")
     assert on_ray.table.equals(local.table)
     assert on_ray.table.column("generation").null_count == 0
+
+
+def test_a_step_that_fails_on_the_cluster_is_its_own_clear_error(tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
+    (tmp_path / "no-model").mkdir()
+    pq.write_table(pa.table({"id": [1, 2, 3], "prompt": ["w4", "w5", "w6"]}), tmp_path / "prompts.parquet")
+    pipeline = engine.Pipeline([
+        engine.Step("source", "duckdb", options={"path": str(tmp_path / "prompts.parquet")}),
+        engine.Step("decoder", "greedy", options={"model": str(tmp_path / "no-model")}),
+        engine.Step("sink", "parquet", options={"path": str(tmp_path / "out.parquet")}),
+    ], executor={"name": "ray"})
+    with pytest.raises(StepError, match=r"^step 2 .*decoder.* failed: DataError: could not load a model") as raised:
+        pipeline.run()
+    assert raised.value.step == 1 and "\n" not in str(raised.value), "the step's message alone, nothing Ray adds"
+    assert "Traceback" not in capfd.readouterr().err, "Ray Data's log of the failed task stays in its log file"
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("sizes,batch,block,splits", [([2000], 32, 128, None), ([1000] * 6, 100, 200, 8),
+                                                      ([10] * 600, 64, 256, 8), ([7, 1, 300, 45, 1000], 16, 64, 2),
+                                                      ([1_000_000] * 20, 65_536, 1 << 20, 8)])
+def test_read_tasks_cover_every_row_once_in_order_starting_where_a_local_batch_starts(
+        sizes: list[int], batch: int, block: int, splits: int | None) -> None:
+    from plugins.executors.ray_read import _tasks
+
+    groups = [("f.parquet", g, rows) for g, rows in enumerate(sizes)]
+    tasks = _tasks(groups, block, batch, splits)
+    starts = np.cumsum([0, *sizes])
+    covered = [int(starts[group]) + row for task in tasks for _, group, lo, hi in task for row in (lo, hi - 1)]
+    assert covered[0] == 0 and covered[-1] == sum(sizes) - 1
+    assert all(b == a + 1 for a, b in zip(covered[1::2], covered[2::2])), "the pieces follow each other"
+    firsts = [int(starts[task[0][1]]) + task[0][2] for task in tasks]
+    assert all(first % batch == 0 for first in firsts), "a task starts where the local stream starts a batch"
+    assert all(2 * (b - a) >= block for a, b in zip(firsts, firsts[1:])), "a task holds half a block at least"
 
 
 def test_a_worker_killed_mid_run_is_retried_and_the_output_is_whole(work: Path) -> None:

@@ -177,11 +177,13 @@ def partitions(sizes: Sequence[int], rows: int) -> list[list[tuple[int, int, int
 
 @attrs.frozen(eq=False)
 class Solved:
-    """A solver step's outcome on Ray: its input blocks in order (object refs, rows each), the whole plan
-    and the step's params. The plan is joined onto the blocks by tasks (`joined`) when more runs on the
-    cluster; when the rows come back to the driver next, it is joined there as they arrive
-    (`ray_io.DatasetStage`), which spares a task and a copy of every block in the object store."""
+    """A solver step's outcome on Ray: its input blocks in order (the materialised dataset, their object
+    refs and rows), the whole plan and the step's params. The plan is joined onto the blocks by tasks
+    (`joined`) when more runs on the cluster; when the rows come back to the driver next, it is joined
+    there as they arrive (`ray_io.DatasetStage`), which spares a task and a copy of every block in the
+    object store."""
 
+    materialized: Any
     refs: tuple[Any, ...]
     sizes: tuple[int, ...]
     plan: Any
@@ -189,9 +191,7 @@ class Solved:
 
     def blocks(self) -> Any:
         """The input blocks, without the plan, as a dataset."""
-        import ray.data
-
-        return ray.data.from_arrow_refs(list(self.refs))
+        return self.materialized
 
     def joined(self) -> Any:
         """The blocks with the plan joined on, by a task each, as a dataset."""
@@ -218,7 +218,8 @@ def solved(dataset: Any, stage: SolveStage, schema: Any, facts: dict[str, Any], 
 
     assign = Assign(OnRay(stage.plugin, actors) if on_mckp(stage.plugin) else stage.plugin, **stage.params)
     assign.take(schema.empty_table(), facts)
-    refs, sizes = _blocks(dataset)
+    materialized = dataset.materialize()
+    refs, sizes = _blocks(materialized)
     stage.rows = sum(sizes)
     take = Take(dict(stage.params), tuple(assign.effects))
     groups = partitions(sizes, partition_rows)
@@ -227,19 +228,16 @@ def solved(dataset: Any, stage: SolveStage, schema: Any, facts: dict[str, Any], 
     problem = assign.partitioned(parts, [sum(z - a for _, a, z in group) for group in groups])
     facts.update(stage.timed(lambda: assign.solve(problem)))
     workers = assign.plugin.workers if isinstance(assign.plugin, OnRay) else None
-    return Solved(tuple(refs), tuple(sizes), assign.plan, dict(stage.params)), workers
+    return Solved(materialized, tuple(refs), tuple(sizes), assign.plan, dict(stage.params)), workers
 
 
-def _blocks(dataset: Any) -> tuple[list[Any], list[int]]:
-    """The dataset, executed: its blocks' object refs in order and their rows (counted by a task each)."""
-    import ray
-
-    refs = dataset.to_arrow_refs()
-    return refs, ray.get([ray.remote(num_cpus=READ_CPUS)(_rows).remote(ref) for ref in refs])
-
-
-def _rows(table: Any) -> int:
-    return int(table.num_rows)
+def _blocks(materialized: Any) -> tuple[list[Any], list[int]]:
+    """A materialised dataset's blocks' object refs in order and their rows (from Ray Data's metadata)."""
+    refs, sizes = [], []
+    for bundle in materialized.iter_internal_ref_bundles():
+        refs.extend(bundle.block_refs)
+        sizes.extend(int(m.num_rows) for m in bundle.metadata)
+    return refs, sizes
 
 
 def _join(table: Any, plan: Any, params: dict[str, Any]) -> Any:

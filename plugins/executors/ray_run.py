@@ -9,8 +9,11 @@ Building the plugins and fitting happen here, on the driver, exactly as the loca
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
+from engine.errors import StepError
 from engine.execution import Run
 from engine.kinds import KINDS
 from engine.stages import MapStage, SinkStage, SolveStage, Stage, TableStage
@@ -35,6 +38,8 @@ class RayRun(Run):
 
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
+        context.target_max_block_size = None  # blocks stay whole: a block split in two would share its number
+        context.raise_original_map_exception = True  # a step's own error, not Ray Data's wrapping of it
         context.enable_progress_bars = False
         context.print_on_execution_start = False
         cpus = float(ray.cluster_resources().get("CPU", 1))
@@ -44,25 +49,27 @@ class RayRun(Run):
         self.tally = ray.remote(num_cpus=0)(ray_steps.Tally).remote()
         given = self.data is not None
         start = self.stages[0].upstream if given else self.stages[0]
-        dataset, schema = ray_io.dataset(start, batch_size)
-        conform, i = schema, 0 if given else 1
+        i = 0 if given else 1
+        first = self._chain(i)
+        reading = ray_io.Reading(concurrency, actor_cpus if first else ray_io.READ_CPUS,
+                                 None if _decodes(first) else ray_io.GROUP_SPLITS)
+        dataset, schema = ray_io.dataset(start, batch_size, reading)
+        conform = schema
         pending: ray_assign.Solved | None = None
         while i < len(self.stages):
             stage = self.stages[i]
             if pending is not None and (isinstance(stage, (MapStage, SolveStage)) or self._writes_blocks(i)):
                 dataset, pending = pending.joined(), None
             if isinstance(stage, MapStage):
-                chain = [stage]
-                while i + len(chain) < len(self.stages) and isinstance(self.stages[i + len(chain)], MapStage):
-                    chain.append(self.stages[i + len(chain)])
+                chain = self._chain(i)
                 schema = ray_steps.probe(chain, schema, self.context.facts)
                 after = self.stages[i + len(chain)] if i + len(chain) < len(self.stages) else None
                 kept = _narrowed(after, schema, self.context.facts) if isinstance(after, SolveStage) else None
                 recipes = [ray_steps.recipe(self.pipeline, s, KINDS[s.kind].fits) for s in chain]
-                gpus = self.settings.num_gpus if any(s.kind == "decoder" for s in chain) else 0
+                gpus = self.settings.num_gpus if _decodes(chain) else 0
                 dataset = dataset.map_batches(
                     ray_steps.Chain, fn_constructor_kwargs={
-                        "recipes": recipes, "tally": self.tally, "schema": conform,
+                        "recipes": recipes, "tally": self.tally, "batch_size": batch_size, "schema": conform,
                         "columns": None if kept is None else kept.names},
                     batch_format="pyarrow", batch_size=None, compute=ray.data.ActorPoolStrategy(size=concurrency),
                     num_cpus=actor_cpus, **({"num_gpus": gpus} if gpus else {}))
@@ -90,6 +97,13 @@ class RayRun(Run):
             return self.stages[-1]
         return self.handoff
 
+    def _chain(self, i: int) -> list[MapStage]:
+        """The consecutive row-wise stages from stage i on (none when stage i is not row-wise)."""
+        chain: list[MapStage] = []
+        while i + len(chain) < len(self.stages) and isinstance(self.stages[i + len(chain)], MapStage):
+            chain.append(self.stages[i + len(chain)])
+        return chain
+
     def _writes_blocks(self, i: int) -> bool:
         """Whether stage i is a last `parquet` sink that the cluster writes as a folder, one file per block
         (the `sink_blocks` option, and the run keeps no rows)."""
@@ -103,19 +117,29 @@ class RayRun(Run):
         self.context.facts["written"] = (*self.context.facts.get("written", ()), written)
 
     def stream(self, collect: int | None, seed: int) -> Any:
+        """The local run's stream over the cluster's stages; a step that failed on a worker raises its own
+        error here (the one that names it), not Ray's wrapping of it."""
         self.collect = collect
         try:
-            return super().stream(collect, seed)
+            with _ray_data_log_in_file():
+                return super().stream(collect, seed)
+        except Exception as exc:
+            raised = _raised_on_worker(exc)
+            if raised is None:
+                raise
+            raise StepError(raised.message, step=raised.step) from None
         finally:
             self._record()
 
     def _record(self) -> None:
-        """The time, rows and batch-by-batch facts of the stages that ran on Ray, from the tally."""
+        """The time, rows and batch-by-batch facts of the stages that ran on Ray, from the tally (which
+        then goes: it lives for one run)."""
         if self.tally is None:
             return
         import ray
 
         totals = ray.get(self.tally.totals.remote())
+        ray.kill(self.tally)
         for index in sorted(totals):
             facts, seconds, rows = totals[index]
             stage = self.stages[index]
@@ -130,6 +154,47 @@ class RayRun(Run):
         if self.workers is not None:
             self.context.facts["ray_mckp"] = {"rounds": self.workers.rounds, "bytes_exchanged": self.workers.exchanged,
                                               "plan_bytes": self.workers.plan_bytes}
+
+
+@contextlib.contextmanager
+def _ray_data_log_in_file() -> Iterator[None]:
+    """While the run streams, Ray Data logs to its file in the Ray session's logs folder only, not the
+    terminal (its progress lines, and a failed task's traceback that the step's error already says),
+    and its warning that a small input feeds fewer actors than the pool has is not shown."""
+    import logging
+    import warnings
+
+    import ray.data  # noqa: F401  (Ray Data sets its handlers up as it is imported)
+
+    consoles = [h for h in logging.getLogger("ray.data").handlers if isinstance(h, logging.StreamHandler)]
+    levels = [h.level for h in consoles]
+    try:
+        for handler in consoles:
+            handler.setLevel(logging.CRITICAL + 1)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
+            yield
+    finally:
+        for handler, level in zip(consoles, levels):
+            handler.setLevel(level)
+
+
+def _raised_on_worker(exc: BaseException) -> StepError | None:
+    """The `StepError` a worker raised that `exc` wraps (Ray's task errors hold it as their cause), if any."""
+    from ray.exceptions import RayError
+
+    found, seen, current = None, set(), exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StepError) and not isinstance(current, RayError) and current is not exc:
+            found = current
+        current = getattr(current, "cause", None) or current.__cause__
+    return found
+
+
+def _decodes(chain: list[MapStage]) -> bool:
+    """Whether a row-wise chain runs a decoder (a model per actor, far dearer per row than reading)."""
+    return any(stage.kind == "decoder" for stage in chain)
 
 
 def _narrowed(stage: SolveStage, schema: Any, facts: dict[str, Any]) -> Any:
