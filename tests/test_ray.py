@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +23,7 @@ from engine.config import load_pipeline
 from engine.errors import ConfigError, StepError
 from engine.kinds.solver import PartitionedProblem
 from engine.testing import ExecutorContract
+from tests.sources.test_s3 import httpfs_directory, s3  # noqa: F401  (a real local S3 endpoint, and httpfs)
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -100,6 +102,35 @@ def test_a_parquet_source_is_read_in_parallel_with_its_projection_and_filter_in_
 
     on_ray, local = read("ray"), read("local")
     assert on_ray.equals(local) and 0 < local.num_rows < 6000
+
+
+def test_a_hive_folder_is_read_by_a_task_per_file_with_the_local_rows(tmp_path: Path) -> None:
+    for year, month, first in ((2023, 1, 0), (2022, 10, 40), (2022, 2, 80)):
+        (tmp_path / f"year={year}" / f"month={month}").mkdir(parents=True)
+        part = pa.table({"id": list(range(first, first + 40)), "amount": [float(i % 7) for i in range(40)]})
+        pq.write_table(part, tmp_path / f"year={year}" / f"month={month}" / "part.parquet", row_group_size=15)
+
+    def read(executor: str, **options: object) -> engine.RunResult:
+        return engine.Pipeline([engine.Step("source", "duckdb", options={"path": str(tmp_path), **options})],
+                               executor={"name": executor, "options": {"batch_size": 16}}).run()
+
+    for options in ({}, {"filters": [["year", "==", 2022], ["amount", ">", 2.0]]}, {"columns": ["month", "id"]}):
+        on_ray, local = read("ray", **options), read("local", **options)
+        assert on_ray.table.equals(local.table) and local.table.num_rows > 0, options
+        assert on_ray.flow.facts["ray_read"] == {"by": "files", "tasks": 3}
+    assert on_ray.table.column("month").to_pylist()[:41] == [10] * 40 + [2], "files in DuckDB's order"
+
+
+def test_a_parquet_glob_on_s3_is_read_on_the_cluster_with_the_local_rows(s3: Any, httpfs_directory: Path) -> None:
+    options = {"path": "s3://lake/hive", "filters": [["year", "==", 2023]], "storage_options": s3.options(),
+               "s3": "httpfs", "extension_directory": str(httpfs_directory)}
+
+    def read(executor: str) -> engine.RunResult:
+        return engine.Pipeline([engine.Step("source", "duckdb", options=options)], executor={"name": executor}).run()
+
+    on_ray, local = read("ray"), read("local")
+    assert on_ray.table.equals(local.table) and on_ray.table.column("id").to_pylist() == list(range(30, 60))
+    assert on_ray.flow.facts["ray_read"] == {"by": "files", "tasks": 2}, "a task per object, on the cluster"
 
 
 def test_fitting_and_scoring_in_one_run_gives_the_local_effects() -> None:

@@ -52,6 +52,13 @@ def parquet_files(plugin: Any) -> list[str] | None:
     return files
 
 
+def _source_files(plugin: Any) -> list[str] | None:
+    """The files a `duckdb` path source reads (hive folders, S3, CSV, JSON), else None."""
+    from plugins.sources.duckdb_source import DuckDBSource
+
+    return plugin.files() if isinstance(plugin, DuckDBSource) else None
+
+
 @attrs.frozen
 class Reading:
     """How a run's rows are read onto the cluster: for `actors` actors; each read task asking for
@@ -64,9 +71,13 @@ class Reading:
     splits: int | None
 
 
-def dataset(stage: Stage, batch_size: int | None, reading: Reading) -> tuple[Any, Any]:
+def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tuple[str, dict[str, Any]] | None,
+            facts: dict[str, Any]) -> tuple[Any, Any]:
     """The first stage's rows as a Ray dataset of numbered blocks, and the Arrow schema the local run
-    would give them."""
+    would give them; `source`, the source step's registered name and options, lets read tasks build
+    a `duckdb` source over each of its files where they are not local Parquet. The fact `ray_read`
+    says how the rows were read (`by` "row groups", "files", "driver" or "table") and in how many
+    tasks or blocks."""
     import ray
     import ray.data
 
@@ -76,6 +87,7 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading) -> tuple[Any
         table = stage.table
         size = (batch_size or max(table.num_rows, 1)) * block_batches(table.num_rows, batch_size, reading.actors)
         starts = range(0, max(table.num_rows, 1), size)
+        facts["ray_read"] = {"by": "table", "tasks": len(starts)}
         return ray.data.from_arrow([numbered(table.slice(start, size), n) for n, start in enumerate(starts)]), \
             table.schema
     assert isinstance(stage, SourceStage)
@@ -95,9 +107,19 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading) -> tuple[Any
             expr = filters.parse(stage.plugin.filters)
             batch = batch_size or DEFAULT_BATCH
             block_rows = batch * block_batches(sum(rows for _, _, rows in groups), batch, reading.actors)
-            return ray_read.read(groups, schema.names, None if expr is None else filters.to_arrow(expr),
-                                 block_rows, batch, reading), schema
+            read, tasks = ray_read.read(groups, schema.names, None if expr is None else filters.to_arrow(expr),
+                                        block_rows, batch, reading)
+            facts["ray_read"] = {"by": "row groups", "tasks": tasks}
+            return read, schema
+    files = _source_files(stage.plugin) if source is not None else None
+    if files:
+        from plugins.executors import ray_read
+
+        batch = batch_size or DEFAULT_BATCH
+        facts["ray_read"] = {"by": "files", "tasks": len(files)}
+        return ray_read.read_files(*source, files, batch * max(1, BLOCK_ROWS // batch), batch, reading), schema
     refs = [ray.put(numbered(table, n)) for n, table in enumerate(stage.stream())]
+    facts["ray_read"] = {"by": "driver", "tasks": len(refs)}
     return ray.data.from_arrow_refs(refs or [ray.put(schema.empty_table())]), schema
 
 

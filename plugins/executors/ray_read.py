@@ -29,17 +29,18 @@ Piece = tuple[str, int, int, int]
 
 
 def read(groups: Sequence[Group], columns: list[str], where: Any, block_rows: int, batch: int,
-         reading: Any) -> Any:
+         reading: Any) -> tuple[Any, int]:
     """The row groups as a Ray dataset of numbered blocks of at most `block_rows` rows (whole batches of
     `batch` rows), read as `reading` (a `ray_io.Reading`) says, in tasks of whole batches. With a filter
     (`where`, an Arrow expression) each task filters its rows, so the batches cannot end where the
-    local stream's do."""
+    local stream's do. Also the number of read tasks."""
     import ray.data
 
     tasks = _tasks(groups, block_rows, batch, reading.splits)
     reads = [functools.partial(_read, task, columns, where, block_rows, n) for n, task in enumerate(tasks)]
     rows = [None if where is not None else sum(hi - lo for _, _, lo, hi in task) for task in tasks]
-    return ray.data.read_datasource(NumberedRead(reads, rows), override_num_blocks=len(reads), num_cpus=reading.cpus)
+    return ray.data.read_datasource(NumberedRead(reads, rows), override_num_blocks=len(reads),
+                                    num_cpus=reading.cpus), len(reads)
 
 
 def _tasks(groups: Sequence[Group], block_rows: int, batch: int, splits: int | None) -> list[list[Piece]]:
@@ -99,6 +100,41 @@ def _rows(path: str, group: int, lo: int, hi: int, columns: list[str]) -> Any:
         if read >= hi:
             break
     return pa.Table.from_batches(parts).slice(lo, hi - lo)
+
+
+def read_files(name: str, options: dict[str, Any], files: Sequence[str], block_rows: int, batch: int,
+               reading: Any) -> Any:
+    """A source over files that is not local Parquet (hive folders, S3, CSV, JSON) as a Ray dataset: a
+    read task per file, in the order the source reads them, each building the source (its registered
+    `name` and `options`) over its one file and giving its rows, projected and filtered as the source
+    does, in numbered blocks of at most `block_rows` rows. The batches start at each file's start, so
+    they cannot end where the local stream's do."""
+    import ray.data
+
+    reads = [functools.partial(_read_file, name, {**options, "path": file, "glob": False}, block_rows, batch, n)
+             for n, file in enumerate(files)]
+    return ray.data.read_datasource(NumberedRead(reads, [None] * len(reads)), override_num_blocks=len(reads),
+                                    num_cpus=reading.cpus)
+
+
+def _read_file(name: str, options: dict[str, Any], block_rows: int, batch: int, task: int) -> Iterator[Any]:
+    """One file's read task: the source built over it, its batches gathered in numbered blocks."""
+    import pyarrow as pa
+
+    from engine.registry import default_registry
+    from plugins.executors.ray_steps import numbered
+
+    reader = default_registry().build("source", name, **options).scan(batch)
+    held: list[Any] = []
+    count = made = 0
+    for part in reader:
+        held.append(part)
+        count += part.num_rows
+        if count >= block_rows:
+            yield numbered(pa.Table.from_batches(held, schema=reader.schema), task, made)
+            held, count, made = [], 0, made + 1
+    if count or not made:
+        yield numbered(pa.Table.from_batches(held, schema=reader.schema), task, made)
 
 
 class NumberedRead(Datasource):

@@ -53,7 +53,9 @@ class RayRun(Run):
         first = self._chain(i)
         reading = ray_io.Reading(concurrency, actor_cpus if first else ray_io.READ_CPUS,
                                  None if _decodes(first) else ray_io.GROUP_SPLITS)
-        dataset, schema = ray_io.dataset(start, batch_size, reading)
+        step = None if given else self.pipeline.steps[start.index]
+        source = (step.name, dict(step.options)) if step is not None and isinstance(step.name, str) else None
+        dataset, schema = ray_io.dataset(start, batch_size, reading, source, self.context.facts)
         conform = schema
         pending: ray_assign.Solved | None = None
         while i < len(self.stages):

@@ -225,6 +225,16 @@ class DuckDBSource(ArrowConversions):
         with self._errors("cannot plan the query"):
             return self._result(f"SELECT * FROM ({query}) LIMIT 0", params).to_arrow_table().schema
 
+    def files(self) -> list[str] | None:
+        """The data files a path source reads, in the order DuckDB reads them (its glob of each path in
+        turn, S3 included); None for a SQL or table source."""
+        if self.path is None:
+            return None
+        _, params = self._from
+        with self._errors("cannot list the source's files"):
+            return [row[0] for pattern in params["source_path"]
+                    for row in self._result("SELECT file FROM glob($pattern)", {"pattern": pattern}).fetchall()]
+
     def count(self) -> int:
         """Rows that pass the filter (DuckDB answers from Parquet metadata where it can)."""
         query, params = self._statement()
