@@ -4,14 +4,14 @@ the partitioned `mckp` dual on actors.
 1. ray_vs_local: examples/uplift-apply.toml (onehot -> dml effect -> mckp -> parquet) over a customer
    base of 20,000,000 rows (2,000,000 with --quick), each run as a whole `hookyard run` process: the
    wall time on a new local Ray cluster of 2 CPUs (its start included) over the local executor's,
-   and whether both wrote the same plan.
+   medians of 3 runs each, taken in turn, and whether both wrote the same plan.
 2. generation_scaling: 2,000 prompts (400 with --quick) through `greedy` on a randomly initialised
    GPT-2-shaped model (4 layers, 256 wide, a 1,000-word vocabulary, saved with save_pretrained): the
    throughput of 2 Ray model actors over one in-process decoder, one torch thread each, on a running
    cluster: the prompts over the decoder step's own seconds, the model loaded beforehand on both
    sides; on Ray the actors' batches' seconds over the 2 actors (their first calls included, their
-   start and Ray Data's dispatch between blocks not). generation_end_to_end is the ratio of the whole
-   runs' wall times, everything included.
+   start and Ray Data's dispatch between blocks not), medians of 3 runs each. generation_end_to_end
+   is the ratio of the whole runs' wall times, everything included.
 3. mckp_rounds, mckp_bytes_exchanged: the partitioned dual at 20,000,000 units x 3 treatments
    (2,000,000 with --quick) in 10 partitions on 2 actors: the calls made to all workers, and the bytes
    their arguments and answers take (the final plan's share apart); the plan must equal the local
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -41,6 +42,8 @@ from bench_scale import FIT, apply_file, base, hookyard  # noqa: E402
 GOALS = {"ray_vs_local": 1.2, "generation_scaling": 1.7}
 CPUS = 2
 ACTORS = 2
+REPEATS = 3
+"""Runs of each side whose median counts: on a shared 2-core machine one run moves 10% from the next."""
 
 
 def ray_vs_local(work: Path, rows: int) -> tuple[float, bool]:
@@ -49,16 +52,20 @@ def ray_vs_local(work: Path, rows: int) -> tuple[float, bool]:
     fit_s, _ = hookyard("fit", str(FIT), "--model", str(model), "--quiet")
     print(f"fit on the 30,000-row experiment: {fit_s:.1f} s")
     path = base(rows)
-    timed = {}
-    for executor in ("local", "ray"):
-        out = work / f"{executor}.parquet"
-        settings = [] if executor == "local" else ["--set", 'pipeline.executor.name="ray"',
-                                                   "--set", f"pipeline.executor.options.num_cpus={CPUS}"]
-        timed[executor], _ = hookyard("run", str(apply_file(work, rows, path, model, out)), "--quiet", *settings)
-        print(f"apply {rows:,} rows on {executor}: {timed[executor]:.1f} s")
+    timed: dict[str, list[float]] = {"local": [], "ray": []}
+    for _ in range(REPEATS):
+        for executor in ("local", "ray"):
+            out = work / f"{executor}.parquet"
+            settings = [] if executor == "local" else ["--set", 'pipeline.executor.name="ray"',
+                                                       "--set", f"pipeline.executor.options.num_cpus={CPUS}"]
+            seconds, _ = hookyard("run", str(apply_file(work, rows, path, model, out)), "--quiet", *settings)
+            timed[executor].append(seconds)
+    for executor, runs in timed.items():
+        print(f"apply {rows:,} rows on {executor}: {', '.join(f'{s:.1f}' for s in runs)} s "
+              f"(median {statistics.median(runs):.1f} s)")
     same = pq.read_table(work / "ray.parquet", columns=["assignment"]).equals(
         pq.read_table(work / "local.parquet", columns=["assignment"]))
-    return timed["ray"] / timed["local"], same
+    return statistics.median(timed["ray"]) / statistics.median(timed["local"]), same
 
 
 def tiny_gpt2(folder: Path) -> Path:
@@ -113,19 +120,22 @@ def generation_scaling(work: Path, prompts: int) -> dict:
     started = time.perf_counter()
     loaded = default_registry().build("decoder", "greedy", **options).load()
     load_s = time.perf_counter() - started
-    local_s, local_decoder_s, local = run("local", loaded, {})
+    local = [run("local", loaded, {}) for _ in range(REPEATS)]
     ray.init(num_cpus=CPUS, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        ray_s, actors_s, on_ray = run("ray", "greedy", {"concurrency": ACTORS})
+        on_ray = [run("ray", "greedy", {"concurrency": ACTORS}) for _ in range(REPEATS)]
     finally:
         ray.shutdown()
+    local_s, local_decoder_s = (statistics.median(r[i] for r in local) for i in (0, 1))
+    ray_s, actors_s = (statistics.median(r[i] for r in on_ray) for i in (0, 1))
     scaling = local_decoder_s / (actors_s / ACTORS)
-    print(f"generation of {prompts:,} prompts: one in-process decoder {local_decoder_s:.1f} s in the step, "
-          f"2 Ray actors {actors_s:.1f} s between them ({actors_s / ACTORS:.1f} s each): throughput x{scaling:.2f}; "
-          f"whole runs {local_s + load_s:.1f} s (the model load included) and {ray_s:.1f} s "
-          f"(end to end x{(local_s + load_s) / ray_s:.2f})")
+    print(f"generation of {prompts:,} prompts, medians of {REPEATS} runs: one in-process decoder "
+          f"{local_decoder_s:.1f} s in the step ({', '.join(f'{r[1]:.1f}' for r in local)}), 2 Ray actors "
+          f"{actors_s:.1f} s between them ({', '.join(f'{r[1]:.1f}' for r in on_ray)}; {actors_s / ACTORS:.1f} s "
+          f"each): throughput x{scaling:.2f}; whole runs {local_s + load_s:.1f} s (the model load included) and "
+          f"{ray_s:.1f} s (end to end x{(local_s + load_s) / ray_s:.2f})")
     return {"generation_scaling": round(scaling, 3), "generation_end_to_end": round((local_s + load_s) / ray_s, 3),
-            "same_generations": on_ray.equals(local)}
+            "same_generations": all(r[2].equals(local[0][2]) for r in [*local, *on_ray])}
 
 
 def mckp_on_actors(units: int) -> dict:
