@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +22,7 @@ from engine.config import load_pipeline
 from engine.errors import ConfigError, StepError
 from engine.kinds.solver import PartitionedProblem
 from engine.testing import ExecutorContract
-from tests.sources.test_s3 import httpfs_directory, s3  # noqa: F401  (a real local S3 endpoint, and httpfs)
+from tests.conftest import Endpoint
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -121,7 +120,7 @@ def test_a_hive_folder_is_read_by_a_task_per_file_with_the_local_rows(tmp_path: 
     assert on_ray.table.column("month").to_pylist()[:41] == [10] * 40 + [2], "files in DuckDB's order"
 
 
-def test_a_parquet_glob_on_s3_is_read_on_the_cluster_with_the_local_rows(s3: Any, httpfs_directory: Path) -> None:
+def test_a_parquet_glob_on_s3_is_read_on_the_cluster_with_the_local_rows(s3: Endpoint, httpfs_directory: Path) -> None:
     options = {"path": "s3://lake/hive", "filters": [["year", "==", 2023]], "storage_options": s3.options(),
                "s3": "httpfs", "extension_directory": str(httpfs_directory)}
 

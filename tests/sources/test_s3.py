@@ -1,85 +1,22 @@
-"""The `duckdb` source over S3: a real local endpoint (moto's server on 127.0.0.1) that checks
-signatures against its IAM users, real Parquet objects put with boto3, read back by each route:
-DuckDB's httpfs extension (installed from the duckdb-extension-httpfs wheel into a temporary
-extension directory) and s3fs registered through fsspec."""
+"""The `duckdb` source over S3: a real local endpoint (moto's server on 127.0.0.1, the `s3` fixture of
+tests/conftest.py) that checks signatures against its IAM users, real Parquet objects put with boto3,
+read back by each route: DuckDB's httpfs extension (installed from the duckdb-extension-httpfs wheel
+into a temporary extension directory) and s3fs registered through fsspec."""
 
 from __future__ import annotations
 
-import importlib.resources
-import io
-import json
-import logging
 import os
-import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
 import engine
 from plugins.sources.s3 import fsspec_only, secret_settings
+from tests.conftest import Endpoint
 from tests.sources.conftest import sales
-
-
-@attrs.frozen
-class Endpoint:
-    url: str
-    key: str
-    secret: str
-
-    def options(self, **changes: Any) -> dict[str, Any]:
-        return {"key": self.key, "secret": self.secret, "endpoint_url": self.url, **changes}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def parquet_bytes(table: object) -> bytes:
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer)
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[Endpoint]:
-    """A bucket `lake` with sales/part-{0,1,2}.parquet and hive/year={2022,2023}/data.parquet,
-    readable by one IAM user; signatures are checked once the data is in place."""
-    import boto3
-    import requests
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    setup = {"endpoint_url": url, "aws_access_key_id": "setup", "aws_secret_access_key": "setup",
-             "region_name": "us-east-1"}
-    try:
-        iam = boto3.client("iam", **setup)
-        iam.create_user(UserName="reader")
-        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
-        iam.put_user_policy(UserName="reader", PolicyName="lake", PolicyDocument=json.dumps(policy))
-        access = iam.create_access_key(UserName="reader")["AccessKey"]
-        bucket = boto3.client("s3", **setup)
-        bucket.create_bucket(Bucket="lake")
-        for k in range(3):
-            bucket.put_object(Bucket="lake", Key=f"sales/part-{k}.parquet", Body=parquet_bytes(sales(20, 20 * k)))
-        for year, offset in ((2022, 0), (2023, 30)):
-            bucket.put_object(Bucket="lake", Key=f"hive/year={year}/data.parquet", Body=parquet_bytes(sales(30, offset)))
-        requests.post(f"{url}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
-        yield Endpoint(url, access["AccessKeyId"], access["SecretAccessKey"])
-    finally:
-        requests.post(f"{url}/moto-api/reset-auth", data=b"inf", timeout=10)
-        server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -88,26 +25,6 @@ def no_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-
-
-@pytest.fixture(scope="session")
-def httpfs_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An extension directory holding DuckDB's httpfs, installed from the duckdb-extension-httpfs
-    wheel's file (built for this DuckDB version), so that no test downloads it or touches ~/.duckdb."""
-    import duckdb
-
-    try:
-        package = importlib.resources.files("duckdb_extension_httpfs")
-    except ModuleNotFoundError:
-        pytest.fail("the S3 tests need duckdb-extension-httpfs: pip install -c constraints.txt -e '.[sources,dev]'")
-    built = package / "extensions" / f"v{duckdb.__version__}" / "httpfs.duckdb_extension"
-    if not built.is_file():
-        pytest.fail(f"duckdb-extension-httpfs holds no httpfs for DuckDB {duckdb.__version__}; "
-                    "install the versions constraints.txt pins")
-    folder = tmp_path_factory.mktemp("extensions")
-    with duckdb.connect(config={"extension_directory": str(folder)}) as con:
-        con.execute("INSTALL '{}'".format(str(built).replace("'", "''")))
-    return folder
 
 
 @pytest.fixture(params=["httpfs", "fsspec"])
