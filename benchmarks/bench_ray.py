@@ -110,7 +110,7 @@ def generation_scaling(work: Path, prompts: int) -> dict:
     def run(executor: str, decoder: object, settings: dict) -> tuple[float, float, pa.Table]:
         pipeline = engine.Pipeline([
             engine.Step("source", "duckdb", options={"path": str(work / "prompts.parquet")}),
-            engine.Step("decoder", decoder, options={} if decoder != "greedy" else options),
+            engine.Step("decoder", decoder, options=options if isinstance(decoder, str) else {}),
         ], executor={"name": executor, "options": {"batch_size": 32, **settings}})
         started = time.perf_counter()
         result = pipeline.run()

@@ -1,6 +1,6 @@
-"""Where a Ray run's rows come from and go: a `duckdb` source over local Parquet files becomes a Ray
-dataset streamed by read tasks (`ray_read`: the same files, projection and filter, in the files'
-order); a table in memory is split into blocks; any other source is read here, on the driver, batch
+"""Where a Ray run's rows come from and go: a `duckdb` source over files becomes a Ray dataset streamed
+by read tasks (`ray_read`: the same files, projection and filter, in the order the source reads
+them); a table in memory is split into blocks; any other source is read here, on the driver, batch
 by batch into the object store. Every block is numbered in the stream's order and holds whole
 batches. The rows come back to the driver, in order and batch by batch, through a `DatasetStage`
 (which joins a solver's plan onto them when the solver was the last step on the cluster)."""
@@ -29,7 +29,7 @@ DEFAULT_BATCH = 65_536
 
 ACTOR_SHARE = 0.5
 """The share of the cluster's CPUs a row-wise actor pool asks for in all (at most one per actor): Ray
-Data starves the reads of a pool that holds every CPU, and the actors' work needs the rows they read."""
+Data starves the tasks around a pool that holds every CPU (reads that do not run inside it, joins)."""
 
 
 def parquet_files(plugin: Any) -> list[str] | None:
@@ -81,6 +81,7 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
     import ray
     import ray.data
 
+    from plugins.executors import ray_read
     from plugins.executors.ray_steps import numbered
 
     if isinstance(stage, TableStage):
@@ -92,12 +93,12 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
             table.schema
     assert isinstance(stage, SourceStage)
     schema = stage.timed(stage.plugin.schema)
+    batch = batch_size or DEFAULT_BATCH
     files = parquet_files(stage.plugin)
     if files is not None:
         import pyarrow.parquet as pq
 
         from engine import filters
-        from plugins.executors import ray_read
 
         groups = []
         for path in files:
@@ -105,7 +106,6 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
             groups.extend((path, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups))
         if groups:
             expr = filters.parse(stage.plugin.filters)
-            batch = batch_size or DEFAULT_BATCH
             block_rows = batch * block_batches(sum(rows for _, _, rows in groups), batch, reading.actors)
             read, tasks = ray_read.read(groups, schema.names, None if expr is None else filters.to_arrow(expr),
                                         block_rows, batch, reading)
@@ -113,9 +113,6 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
             return read, schema
     files = _source_files(stage.plugin) if source is not None else None
     if files:
-        from plugins.executors import ray_read
-
-        batch = batch_size or DEFAULT_BATCH
         facts["ray_read"] = {"by": "files", "tasks": len(files)}
         return ray_read.read_files(*source, files, batch * max(1, BLOCK_ROWS // batch), batch, reading), schema
     refs = [ray.put(numbered(table, n)) for n, table in enumerate(stage.stream())]

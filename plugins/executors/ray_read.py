@@ -1,7 +1,9 @@
-"""Local Parquet files read by Ray Data as a stream: a datasource whose read tasks each cover a range of
-whole batches (cut where the local stream cuts them) and give it as numbered blocks of many batches.
-Reading overlaps the steps after it, and the input never sits in the object store whole: a read task
-that asks for a row-wise pool's resources runs inside its actors (Ray Data fuses the two).
+"""A `duckdb` source's files read by Ray Data as a stream, through one datasource whose read tasks give
+numbered blocks of many batches: local Parquet files in ranges of whole batches (cut where the local
+stream cuts them, `read`), any other files (hive folders, S3, CSV, JSON) a task per file, each
+building the source over its one file (`read_files`). Reading overlaps the steps after it, and the
+input never sits in the object store whole: a read task that asks for a row-wise pool's resources
+runs inside its actors (Ray Data fuses the two).
 
 `ray.data.read_parquet` is not used: it splits a large file into blocks out of order, and a
 decoder's output depends on which prompts share its batch.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ray.data.block import BlockMetadata
@@ -67,22 +69,28 @@ def _tasks(groups: Sequence[Group], block_rows: int, batch: int, splits: int | N
 def _read(pieces: list[Piece], columns: list[str], where: Any, block_rows: int, task: int) -> Iterator[Any]:
     """One read task: its pieces' rows, projected and filtered, as blocks of `block_rows` rows numbered
     (task, block)."""
+    tables = (_rows(path, group, lo, hi, columns) for path, group, lo, hi in pieces)
+    return _numbered_blocks(tables if where is None else (t.filter(where) for t in tables), block_rows, task)
+
+
+def _numbered_blocks(tables: Iterable[Any], block_rows: int, task: int, empty: Any = None) -> Iterator[Any]:
+    """`tables` end to end, cut into blocks of `block_rows` rows (the last one shorter) numbered (task,
+    block); one block at least, `empty` when no table comes."""
     import pyarrow as pa
 
     from plugins.executors.ray_steps import numbered
 
     held: list[Any] = []
     count = made = 0
-    for path, group, lo, hi in pieces:
-        table = _rows(path, group, lo, hi, columns)
-        held.append(table if where is None else table.filter(where))
-        count += held[-1].num_rows
+    for table in tables:
+        held.append(table)
+        count += table.num_rows
         while count >= block_rows:
             joined = pa.concat_tables(held)
             yield numbered(joined.slice(0, block_rows), task, made)
             held, count, made = [joined.slice(block_rows)], count - block_rows, made + 1
     if count or not made:
-        yield numbered(pa.concat_tables(held), task, made)
+        yield numbered(pa.concat_tables(held) if held else empty, task, made)
 
 
 def _rows(path: str, group: int, lo: int, hi: int, columns: list[str]) -> Any:
@@ -122,19 +130,10 @@ def _read_file(name: str, options: dict[str, Any], block_rows: int, batch: int, 
     import pyarrow as pa
 
     from engine.registry import default_registry
-    from plugins.executors.ray_steps import numbered
 
     reader = default_registry().build("source", name, **options).scan(batch)
-    held: list[Any] = []
-    count = made = 0
-    for part in reader:
-        held.append(part)
-        count += part.num_rows
-        if count >= block_rows:
-            yield numbered(pa.Table.from_batches(held, schema=reader.schema), task, made)
-            held, count, made = [], 0, made + 1
-    if count or not made:
-        yield numbered(pa.Table.from_batches(held, schema=reader.schema), task, made)
+    return _numbered_blocks((pa.Table.from_batches([part]) for part in reader), block_rows, task,
+                            reader.schema.empty_table())
 
 
 class NumberedRead(Datasource):
