@@ -30,6 +30,8 @@ CAPABILITIES: dict[str, dict[str, str]] = {
         "projection": "the columns option is applied where the data is read, so other columns are never loaded",
         "filters": "the filters option is applied where the data is read, so other rows are never loaded",
         "s3": "reads s3:// locations",
+        "parts": "has parts(): option sets that each build the source over one part, read apart; the parts' rows end to "
+                 "end are the source's rows",
     },
     "sink": {},
     "executor": {},

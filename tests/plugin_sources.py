@@ -71,3 +71,36 @@ from engine import Registration, hookimpl
 def {kind_hook}():
     return [Registration(kind={kind!r}, name={name!r}, factory={factory!r}, summary="test plugin"{extra})]
 '''
+
+
+LEDGER = '''
+"""A third party's source that says its parts: one per day of a ledger (`days`, read in that order)."""
+import pyarrow as pa
+
+from engine import Registration, hookimpl
+from engine.kinds.source import TableSource
+
+
+class Ledger(TableSource):
+    """Twenty entries a day, for each of `days` in turn."""
+
+    label = "ledger"
+
+    def __init__(self, days=(1, 2, 3), columns=None, filters=None):
+        super().__init__(columns=columns, filters=filters)
+        self.days = [int(d) for d in days]
+
+    def _load(self):
+        return pa.table({"day": [d for d in self.days for _ in range(20)],
+                         "entry": [e for _ in self.days for e in range(20)],
+                         "amount": [float((d * 7 + e) % 5) for d in self.days for e in range(20)]})
+
+    def parts(self):
+        return [{"days": [d]} for d in self.days]
+
+
+@hookimpl
+def register_sources():
+    return [Registration(kind="source", name="ledger", factory="acme_ledger:Ledger",
+                         summary="a ledger's entries, a part per day", capabilities=("parts",))]
+'''

@@ -21,8 +21,11 @@ import engine
 from engine.config import load_pipeline
 from engine.errors import ConfigError, StepError
 from engine.kinds.solver import PartitionedProblem
+from engine import registry as registry_module
+from engine.errors import PluginError
 from engine.testing import ExecutorContract
-from tests.conftest import Endpoint
+from tests.conftest import Endpoint, write_distribution
+from tests.plugin_sources import LEDGER
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
@@ -33,10 +36,19 @@ APPLY = ROOT / "examples" / "uplift-apply.toml"
 LIGHT = ("source.n=300", 'cate.options.model_y="linear"', 'cate.options.model_t="linear"')
 
 
+@pytest.fixture(scope="session")
+def ledger_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A third party's installed distribution (acme-ledger: a source with the "parts" capability), on
+    every worker's path through the cluster's runtime environment (a test puts it on the driver's)."""
+    return write_distribution(tmp_path_factory.mktemp("site"), "acme-ledger", {"acme_ledger": LEDGER},
+                              {"acme_ledger": "acme_ledger"})
+
+
 @pytest.fixture(scope="session", autouse=True)
-def cluster():
+def cluster(ledger_site: Path):
     """One local Ray cluster for every test here; the executors find it running and use it."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ledger_site)}})
     yield ray
     ray.shutdown()
 
@@ -116,7 +128,7 @@ def test_a_hive_folder_is_read_by_a_task_per_file_with_the_local_rows(tmp_path: 
     for options in ({}, {"filters": [["year", "==", 2022], ["amount", ">", 2.0]]}, {"columns": ["month", "id"]}):
         on_ray, local = read("ray", **options), read("local", **options)
         assert on_ray.table.equals(local.table) and local.table.num_rows > 0, options
-        assert on_ray.flow.facts["ray_read"] == {"by": "files", "tasks": 3}
+        assert on_ray.flow.facts["ray_read"] == {"by": "parts", "tasks": 3}
     assert on_ray.table.column("month").to_pylist()[:41] == [10] * 40 + [2], "files in DuckDB's order"
 
 
@@ -129,7 +141,36 @@ def test_a_parquet_glob_on_s3_is_read_on_the_cluster_with_the_local_rows(s3: End
 
     on_ray, local = read("ray"), read("local")
     assert on_ray.table.equals(local.table) and on_ray.table.column("id").to_pylist() == list(range(30, 60))
-    assert on_ray.flow.facts["ray_read"] == {"by": "files", "tasks": 2}, "a task per object, on the cluster"
+    assert on_ray.flow.facts["ray_read"] == {"by": "parts", "tasks": 2}, "a task per object, on the cluster"
+
+
+def test_a_third_party_source_that_says_its_parts_is_read_a_task_per_part(
+        ledger_site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ledger_site))
+    registry_module.reset()
+    try:
+        def read(executor: str) -> engine.RunResult:
+            return engine.Pipeline([engine.Step("source", "ledger", options={
+                "days": [3, 1, 2], "filters": [["amount", ">", 1.0]], "columns": ["amount", "day"]})],
+                executor={"name": executor, "options": {"batch_size": 8}}).run()
+
+        on_ray, local = read("ray"), read("local")
+        assert on_ray.table.equals(local.table) and 0 < local.table.num_rows < 60
+        assert on_ray.flow.facts["ray_read"] == {"by": "parts", "tasks": 3}, "a task per day, built on a worker"
+        assert on_ray.table.column("day").to_pylist()[0] == 3, "the parts in the source's order"
+    finally:
+        registry_module.reset()
+
+
+def test_a_source_whose_parts_are_not_option_sets_is_a_clear_error() -> None:
+    from plugins.executors.ray_io import source_parts
+
+    class Odd:
+        def parts(self) -> str:
+            return "day=1"
+
+    with pytest.raises(PluginError, match=r"Odd.parts\(\) must return a list of option dicts"):
+        source_parts(Odd())
 
 
 def test_fitting_and_scoring_in_one_run_gives_the_local_effects() -> None:

@@ -20,7 +20,11 @@ from engine.flow import Flow
 @runtime_checkable
 class DataSource(Protocol):
     """Knows its schema and row count; streams record batches on a cursor of its own; materialises
-    to Arrow, pandas, polars or numpy; says in `explain()` what it pushes down to the storage."""
+    to Arrow, pandas, polars or numpy; says in `explain()` what it pushes down to the storage.
+
+    With the "parts" capability it also has `parts()`: a list of option dicts, one per part in its
+    stream's order, each of which laid over its own options builds it over that part alone (None
+    when it cannot split as set up), so that an executor can read the parts apart."""
 
     def schema(self) -> Any: ...
 

@@ -21,6 +21,8 @@ class SourceContract(PluginContract):
     `plugin_options` fixture. The `columns` and `filters` options are tested for every source
     (`TableSource` gives them to any subclass); the "projection" and "filters" capabilities tell
     users that a source applies them where it reads the data, which no test can see from outside.
+    With the "parts" capability, the parts it names (`parts()`), each built and read apart, give its
+    rows end to end, projected and filtered too.
     """
 
     kind: ClassVar[str] = "source"
@@ -142,6 +144,36 @@ class SourceContract(PluginContract):
         with refuses("a projection of a column the data lacks is a DataError naming it", DataError,
                      match="no_such_column"):
             self.build(columns=["no_such_column"]).to_arrow()
+
+    def test_parts_capability(self, plugin: Any) -> None:
+        if not self.capable("parts"):
+            assert not hasattr(plugin, "parts"), broke(
+                "a source without the 'parts' capability has no parts() (declare 'parts' to offer it)",
+                "no parts attribute", f"{type(plugin).__name__}.parts")
+
+    def test_parts_read_apart_are_the_source_end_to_end(self, table: Any) -> None:
+        import pyarrow as pa
+
+        self.require("parts")
+        column = self._numeric_column(table)
+        names = table.column_names
+        for overrides in ({}, {"filters": [(column, ">=", self._middle(table, column))]},
+                          {"columns": [names[-1], names[0]] if len(names) > 1 else names}):
+            source = self.build(**overrides)
+            parts = source.parts()
+            rule = f"parts() names option sets that each build the source over one part (options {overrides})"
+            assert parts is None or (isinstance(parts, list) and parts and all(isinstance(p, dict) for p in parts)), \
+                broke(rule, "None (it cannot split) or a non-empty list of dicts", parts)
+            if parts is None:
+                continue
+            expected = source.to_arrow()
+            read = [self.build(**{**overrides, **part}).to_arrow() for part in parts]
+            whole = pa.concat_tables([t.select(expected.column_names).cast(expected.schema) for t in read])
+            assert whole.equals(expected), broke(
+                f"the parts' rows, each part built and read apart, end to end are the source's rows (options "
+                f"{overrides})", f"{expected.num_rows} rows equal to to_arrow()",
+                f"{whole.num_rows} rows{'' if whole.num_rows != expected.num_rows else ' that differ'} from "
+                f"{len(parts)} parts")
 
     def test_starts_a_pipeline(self, table: Any) -> None:
         result = Pipeline([Step("source", self.name, options=dict(self.options))]).run()

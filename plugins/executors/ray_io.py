@@ -1,7 +1,8 @@
-"""Where a Ray run's rows come from and go: a `duckdb` source over files becomes a Ray dataset streamed
-by read tasks (`ray_read`: the same files, projection and filter, in the order the source reads
-them); a table in memory is split into blocks; any other source is read here, on the driver, batch
-by batch into the object store. Every block is numbered in the stream's order and holds whole
+"""Where a Ray run's rows come from and go: a `duckdb` source over local Parquet becomes a Ray dataset
+streamed by read tasks over its row groups, and a source that says its parts (the "parts" capability:
+a `duckdb` source's other files, a third party's partitions) one read task per part (`ray_read`: the
+same rows, projection and filter, in the source's order); a table in memory is split into blocks;
+any other source is read here, on the driver, batch by batch into the object store. Every block is numbered in the stream's order and holds whole
 batches. The rows come back to the driver, in order and batch by batch, through a `DatasetStage`
 (which joins a solver's plan onto them when the solver was the last step on the cluster)."""
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import attrs
 
+from engine.errors import PluginError
 from engine.stages import SourceStage, Stage, TableStage
 
 
@@ -52,11 +54,17 @@ def parquet_files(plugin: Any) -> list[str] | None:
     return files
 
 
-def _source_files(plugin: Any) -> list[str] | None:
-    """The files a `duckdb` path source reads (hive folders, S3, CSV, JSON), else None."""
-    from plugins.sources.duckdb_source import DuckDBSource
-
-    return plugin.files() if isinstance(plugin, DuckDBSource) else None
+def source_parts(plugin: Any) -> list[dict[str, Any]] | None:
+    """The option sets of a source's parts (`parts()`, the "parts" capability), None when it has none or
+    cannot split as it is set up; a source that answers something else is a clear error."""
+    parts = getattr(plugin, "parts", None)
+    if not callable(parts):
+        return None
+    found = parts()
+    if found is not None and not (isinstance(found, list) and all(isinstance(p, dict) for p in found)):
+        raise PluginError(f"{type(plugin).__name__}.parts() must return a list of option dicts (one per part) or "
+                          f"None, got {found!r:.80}")
+    return found
 
 
 @attrs.frozen
@@ -75,9 +83,9 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
             facts: dict[str, Any]) -> tuple[Any, Any]:
     """The first stage's rows as a Ray dataset of numbered blocks, and the Arrow schema the local run
     would give them; `source`, the source step's registered name and options, lets read tasks build
-    a `duckdb` source over each of its files where they are not local Parquet. The fact `ray_read`
-    says how the rows were read (`by` "row groups", "files", "driver" or "table") and in how many
-    tasks or blocks."""
+    the source over each of its parts (`parts()`) where they are not local Parquet. The fact
+    `ray_read` says how the rows were read (`by` "row groups", "parts", "driver" or "table") and in
+    how many tasks or blocks."""
     import ray
     import ray.data
 
@@ -111,10 +119,10 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
                                         block_rows, batch, reading)
             facts["ray_read"] = {"by": "row groups", "tasks": tasks}
             return read, schema
-    files = _source_files(stage.plugin) if source is not None else None
-    if files:
-        facts["ray_read"] = {"by": "files", "tasks": len(files)}
-        return ray_read.read_files(*source, files, batch * max(1, BLOCK_ROWS // batch), batch, reading), schema
+    parts = source_parts(stage.plugin) if source is not None else None
+    if parts:
+        facts["ray_read"] = {"by": "parts", "tasks": len(parts)}
+        return ray_read.read_parts(*source, parts, batch * max(1, BLOCK_ROWS // batch), batch, reading), schema
     refs = [ray.put(numbered(table, n)) for n, table in enumerate(stage.stream())]
     facts["ray_read"] = {"by": "driver", "tasks": len(refs)}
     return ray.data.from_arrow_refs(refs or [ray.put(schema.empty_table())]), schema

@@ -1,7 +1,8 @@
-"""A `duckdb` source's files read by Ray Data as a stream, through one datasource whose read tasks give
-numbered blocks of many batches: local Parquet files in ranges of whole batches (cut where the local
-stream cuts them, `read`), any other files (hive folders, S3, CSV, JSON) a task per file, each
-building the source over its one file (`read_files`). Reading overlaps the steps after it, and the
+"""A source read by Ray Data as a stream, through one datasource whose read tasks give numbered blocks
+of many batches: a `duckdb` source's local Parquet files in ranges of whole batches (cut where the
+local stream cuts them, `read`), and any source that says its parts (a `duckdb` source's other files:
+hive folders, S3, CSV, JSON; a third party's partitions) a task per part, each building the source
+over its one part (`read_parts`). Reading overlaps the steps after it, and the
 input never sits in the object store whole: a read task that asks for a row-wise pool's resources
 runs inside its actors (Ray Data fuses the two).
 
@@ -110,23 +111,23 @@ def _rows(path: str, group: int, lo: int, hi: int, columns: list[str]) -> Any:
     return pa.Table.from_batches(parts).slice(lo, hi - lo)
 
 
-def read_files(name: str, options: dict[str, Any], files: Sequence[str], block_rows: int, batch: int,
+def read_parts(name: str, options: dict[str, Any], parts: Sequence[dict[str, Any]], block_rows: int, batch: int,
                reading: Any) -> Any:
-    """A source over files that is not local Parquet (hive folders, S3, CSV, JSON) as a Ray dataset: a
-    read task per file, in the order the source reads them, each building the source (its registered
-    `name` and `options`) over its one file and giving its rows, projected and filtered as the source
-    does, in numbered blocks of at most `block_rows` rows. The batches start at each file's start, so
-    they cannot end where the local stream's do."""
+    """A source split into `parts` (`parts()`: option sets laid over its own) as a Ray dataset: a read task
+    per part, in the source's order, each building the source (its registered `name`, `options` and
+    the part's) and giving its rows, projected and filtered as the source does, in numbered blocks of
+    at most `block_rows` rows. The batches start at each part's start, so they cannot end where the
+    local stream's do."""
     import ray.data
 
-    reads = [functools.partial(_read_file, name, {**options, "path": file, "glob": False}, block_rows, batch, n)
-             for n, file in enumerate(files)]
+    reads = [functools.partial(_read_part, name, {**options, **part}, block_rows, batch, n)
+             for n, part in enumerate(parts)]
     return ray.data.read_datasource(NumberedRead(reads, [None] * len(reads)), override_num_blocks=len(reads),
                                     num_cpus=reading.cpus)
 
 
-def _read_file(name: str, options: dict[str, Any], block_rows: int, batch: int, task: int) -> Iterator[Any]:
-    """One file's read task: the source built over it, its batches gathered in numbered blocks."""
+def _read_part(name: str, options: dict[str, Any], block_rows: int, batch: int, task: int) -> Iterator[Any]:
+    """One part's read task: the source built over it, its batches gathered in numbered blocks."""
     import pyarrow as pa
 
     from engine.registry import default_registry

@@ -15,7 +15,7 @@ def register_sources() -> list[Registration]:
             summary="Parquet, CSV or JSON files, globs, hive folders and S3, DuckDB tables or SQL, with pushdown",
             requires=("duckdb",),
             extra="sources",
-            capabilities=("projection", "filters", "s3"),
+            capabilities=("projection", "filters", "s3", "parts"),
         ),
         Registration(
             kind="source",

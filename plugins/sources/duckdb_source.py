@@ -235,6 +235,13 @@ class DuckDBSource(ArrowConversions):
             return [row[0] for pattern in params["source_path"]
                     for row in self._result("SELECT file FROM glob($pattern)", {"pattern": pattern}).fetchall()]
 
+    def parts(self) -> list[dict[str, Any]] | None:
+        """The source split into its files, in the order it reads them: for each, the options that read
+        that one file (`path`, no glob) laid over this source's own. None for a SQL or table source,
+        which DuckDB reads whole."""
+        files = self.files()
+        return None if files is None else [{"path": file, "glob": False} for file in files]
+
     def count(self) -> int:
         """Rows that pass the filter (DuckDB answers from Parquet metadata where it can)."""
         query, params = self._statement()
