@@ -227,6 +227,19 @@ def _input_schema(schema: Any, seen: Sequence[tuple[Any, list[str], list[str]]])
     return pa.schema([field for field in schema if field.name in needed])
 
 
+def _ended(hook: Any, steps: Any, finished: PipelineFinished, error: BaseException | None) -> None:
+    """Send the steps' and the run's end events. An observer that fails here in strict mode stops a run
+    that went well; a run that failed keeps its own error, the observer's failure noted on it."""
+    try:
+        for event in steps:
+            hook.step_end(event=event)
+        hook.pipeline_end(event=finished)
+    except Exception as exc:
+        if error is None:
+            raise
+        error.add_note(f"as the run ended, {exc}")
+
+
 def execute(pipeline: Any, data: Any, *, settings: Any, collect: int | None = None, fit_only: bool = False,
             runner: type[Run] = Run) -> Any:
     """Run `pipeline` (see the module docstring) and return its `RunResult`; with `fit_only`, stop after
@@ -263,10 +276,8 @@ def execute(pipeline: Any, data: Any, *, settings: Any, collect: int | None = No
     finally:
         run.context.spool.close()
         events = run.finished(ran, error)
-        for event in events:
-            hook.step_end(event=event)
-        hook.pipeline_end(event=PipelineFinished(run.run_id, pipeline.name, time.perf_counter() - started,
-                                                 "failed" if error else "ok", str(error) if error else None))
+        _ended(hook, events, PipelineFinished(run.run_id, pipeline.name, time.perf_counter() - started,
+                                              "failed" if error else "ok", str(error) if error else None), error)
     if fit_only:
         return fitted
     records = tuple(

@@ -108,6 +108,38 @@ def test_strict_mode_makes_a_failing_observer_an_error_naming_it(
     assert not (tmp_path / "out.csv").exists()
 
 
+END_OBSERVER = '''
+from engine import hookimpl
+
+@hookimpl
+def pipeline_end(event):
+    raise OSError(28, "No space left on device")
+'''
+
+
+def test_in_strict_mode_a_failed_run_keeps_its_own_error_and_notes_the_observers(
+    site, hookyard_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = site("acme-end", {"acme_end": END_OBSERVER}, {"end": "acme_end"})
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOOKYARD_STRICT_PLUGINS", "1")
+    broken = engine.Pipeline([engine.Step("source", "memory", options={"data": DATA, "filters": [("no_such", "==", 1)]}),
+                              engine.Step("sink", "csv", options={"path": "out.csv"})], name="watched")
+    with pytest.raises(engine.StepError, match="no_such") as caught:
+        broken.run()
+    notes = getattr(caught.value, "__notes__", [])
+    assert len(notes) == 1 and "hook 'pipeline_end' raised OSError" in notes[0] and "acme-end" in notes[0]
+    with pytest.raises(engine.PluginError, match="hook 'pipeline_end' raised OSError"):
+        two_steps().run()  # a run that went well: the strict observer's failure is the error
+
+    (tmp_path / "broken.toml").write_text(PIPELINE.replace("options = {data = {n = [1, 2, 3]}}",
+                                                           'options = {data = {n = [1, 2, 3]}, filters = [["no_such", "==", 1]]}'))
+    shown = hookyard_cli("run", "broken.toml", "--no-report",
+                         env={"PYTHONPATH": str(root), "HOOKYARD_STRICT_PLUGINS": "1"})
+    assert shown.returncode == 1 and shown.stderr.startswith("hookyard: error: ") and "no_such" in shown.stderr.splitlines()[0]
+    assert "as the run ended, the observer 'acme-end:end'" in shown.stderr and "Traceback" not in shown.stderr
+
+
 def test_the_command_line_shows_the_warning_and_exits_zero(failing: Path, hookyard_cli, tmp_path: Path) -> None:
     (tmp_path / "watched.toml").write_text(PIPELINE)
     env = {"PYTHONPATH": os.pathsep.join([str(failing), os.environ.get("PYTHONPATH", "")])}

@@ -142,6 +142,8 @@ def _fail(args: argparse.Namespace, exc: BaseException, label: str) -> int:
         cause = exc.__cause__
         if cause is not None and str(cause) not in str(exc):
             print(f"  caused by {type(cause).__name__}: {bounded(str(cause))}", file=sys.stderr)
+        for note in getattr(exc, "__notes__", ()):
+            print(f"  {bounded(note)}", file=sys.stderr)
         print("  (rerun with --debug for the traceback)", file=sys.stderr)
     return 1
 
