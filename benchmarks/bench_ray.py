@@ -3,15 +3,19 @@ the partitioned `mckp` dual on actors.
 
 1. ray_vs_local: examples/uplift-apply.toml (onehot -> dml effect -> mckp -> parquet) over a customer
    base of 20,000,000 rows (2,000,000 with --quick), each run as a whole `hookyard run` process: the
-   wall time on a new local Ray cluster of 2 CPUs (its start included) over the local executor's,
-   medians of 3 runs each, taken in turn, and whether both wrote the same plan.
+   wall time on a new local Ray cluster of 2 CPUs (its start included) over the local executor's:
+   3 pairs of runs, the median of the pairs' ratios (this machine's speed drifts by tens of percent
+   over minutes, and a pair shares its moment; the pairs alternate which side goes first, and a Ray
+   run's processes are given SETTLE_S to go before the next run), and whether both wrote the same
+   plan.
 2. generation_scaling: 2,000 prompts (400 with --quick) through `greedy` on a randomly initialised
    GPT-2-shaped model (4 layers, 256 wide, a 1,000-word vocabulary, saved with save_pretrained): the
    throughput of 2 Ray model actors over one in-process decoder, one torch thread each, on a running
    cluster: the prompts over the decoder step's own seconds, the model loaded beforehand on both
    sides; on Ray the actors' batches' seconds over the 2 actors (their first calls included, their
-   start and Ray Data's dispatch between blocks not), medians of 3 runs each. generation_end_to_end
-   is the ratio of the whole runs' wall times, everything included.
+   start and Ray Data's dispatch between blocks not); 5 pairs of runs, taken as the apply runs are,
+   the median of the pairs' ratios. generation_end_to_end is the same of the whole runs' wall
+   times, everything included.
 3. mckp_rounds, mckp_bytes_exchanged: the partitioned dual at 20,000,000 units x 3 treatments
    (2,000,000 with --quick) in 10 partitions on 2 actors: the calls made to all workers, and the bytes
    their arguments and answers take (the final plan's share apart); the plan must equal the local
@@ -29,7 +33,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -43,7 +49,31 @@ GOALS = {"ray_vs_local": 1.2, "generation_scaling": 1.7}
 CPUS = 2
 ACTORS = 2
 REPEATS = 3
-"""Runs of each side whose median counts: on a shared 2-core machine one run moves 10% from the next."""
+"""Pairs of apply runs (local, then Ray) whose ratios' median counts: a pair shares the machine's moment."""
+
+GENERATION_REPEATS = 5
+"""Pairs of generation runs (in process, then on the cluster), as REPEATS (a pair takes about 20 s)."""
+
+
+SETTLE_S = 3.0
+"""Seconds a Ray run's actors and processes are given to go before the next run starts."""
+
+
+def paired(local: list[float], ray: list[float]) -> float:
+    """The median of the pairs' ratios, Ray's time over the local one's."""
+    return statistics.median(r / l for l, r in zip(local, ray, strict=True))
+
+
+def in_pairs(repeats: int, run: dict[str, Callable[[], Any]]) -> dict[str, list[Any]]:
+    """`repeats` pairs of runs of each side (local and ray), the first side alternating from pair to pair
+    (local, ray; ray, local; ...), each Ray run followed by SETTLE_S seconds; every run's result."""
+    results: dict[str, list[Any]] = {"local": [], "ray": []}
+    for pair in range(repeats):
+        for side in ("local", "ray") if pair % 2 == 0 else ("ray", "local"):
+            results[side].append(run[side]())
+            if side == "ray":
+                time.sleep(SETTLE_S)
+    return results
 
 
 def ray_vs_local(work: Path, rows: int) -> tuple[float, bool]:
@@ -52,20 +82,22 @@ def ray_vs_local(work: Path, rows: int) -> tuple[float, bool]:
     fit_s, _ = hookyard("fit", str(FIT), "--model", str(model), "--quiet")
     print(f"fit on the 30,000-row experiment: {fit_s:.1f} s")
     path = base(rows)
-    timed: dict[str, list[float]] = {"local": [], "ray": []}
-    for _ in range(REPEATS):
-        for executor in ("local", "ray"):
-            out = work / f"{executor}.parquet"
-            settings = [] if executor == "local" else ["--set", 'pipeline.executor.name="ray"',
-                                                       "--set", f"pipeline.executor.options.num_cpus={CPUS}"]
-            seconds, _ = hookyard("run", str(apply_file(work, rows, path, model, out)), "--quiet", *settings)
-            timed[executor].append(seconds)
+    def run(executor: str) -> float:
+        out = work / f"{executor}.parquet"
+        settings = [] if executor == "local" else ["--set", 'pipeline.executor.name="ray"',
+                                                   "--set", f"pipeline.executor.options.num_cpus={CPUS}"]
+        return hookyard("run", str(apply_file(work, rows, path, model, out)), "--quiet", *settings)[0]
+
+    timed = in_pairs(REPEATS, {"local": lambda: run("local"), "ray": lambda: run("ray")})
     for executor, runs in timed.items():
         print(f"apply {rows:,} rows on {executor}: {', '.join(f'{s:.1f}' for s in runs)} s "
               f"(median {statistics.median(runs):.1f} s)")
+    ratio = paired(timed["local"], timed["ray"])
+    print(f"pairs' ratios {', '.join(f'{r / l:.3f}' for l, r in zip(timed['local'], timed['ray']))}: median "
+          f"{ratio:.3f} (ratio of the medians {statistics.median(timed['ray']) / statistics.median(timed['local']):.3f})")
     same = pq.read_table(work / "ray.parquet", columns=["assignment"]).equals(
         pq.read_table(work / "local.parquet", columns=["assignment"]))
-    return statistics.median(timed["ray"]) / statistics.median(timed["local"]), same
+    return ratio, same
 
 
 def tiny_gpt2(folder: Path) -> Path:
@@ -120,21 +152,22 @@ def generation_scaling(work: Path, prompts: int) -> dict:
     started = time.perf_counter()
     loaded = default_registry().build("decoder", "greedy", **options).load()
     load_s = time.perf_counter() - started
-    local = [run("local", loaded, {}) for _ in range(REPEATS)]
     ray.init(num_cpus=CPUS, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        on_ray = [run("ray", "greedy", {"concurrency": ACTORS}) for _ in range(REPEATS)]
+        runs = in_pairs(GENERATION_REPEATS, {"local": lambda: run("local", loaded, {}),
+                                             "ray": lambda: run("ray", "greedy", {"concurrency": ACTORS})})
+        local, on_ray = runs["local"], runs["ray"]
     finally:
         ray.shutdown()
-    local_s, local_decoder_s = (statistics.median(r[i] for r in local) for i in (0, 1))
-    ray_s, actors_s = (statistics.median(r[i] for r in on_ray) for i in (0, 1))
-    scaling = local_decoder_s / (actors_s / ACTORS)
-    print(f"generation of {prompts:,} prompts, medians of {REPEATS} runs: one in-process decoder "
-          f"{local_decoder_s:.1f} s in the step ({', '.join(f'{r[1]:.1f}' for r in local)}), 2 Ray actors "
-          f"{actors_s:.1f} s between them ({', '.join(f'{r[1]:.1f}' for r in on_ray)}; {actors_s / ACTORS:.1f} s "
-          f"each): throughput x{scaling:.2f}; whole runs {local_s + load_s:.1f} s (the model load included) and "
-          f"{ray_s:.1f} s (end to end x{(local_s + load_s) / ray_s:.2f})")
-    return {"generation_scaling": round(scaling, 3), "generation_end_to_end": round((local_s + load_s) / ray_s, 3),
+    scaling = 1 / paired([r[1] for r in local], [r[1] / ACTORS for r in on_ray])
+    end_to_end = 1 / paired([r[0] + load_s for r in local], [r[0] for r in on_ray])
+    print(f"generation of {prompts:,} prompts, {GENERATION_REPEATS} pairs of runs: one in-process decoder "
+          f"{', '.join(f'{r[1]:.1f}' for r in local)} s in the step, 2 Ray actors "
+          f"{', '.join(f'{r[1]:.1f}' for r in on_ray)} s between them: throughput x{scaling:.2f} (the median of "
+          f"the pairs' {', '.join(f'{l[1] / (r[1] / ACTORS):.2f}' for l, r in zip(local, on_ray))}); whole runs "
+          f"{', '.join(f'{r[0] + load_s:.1f}' for r in local)} s (the model load included) and "
+          f"{', '.join(f'{r[0]:.1f}' for r in on_ray)} s (end to end x{end_to_end:.2f})")
+    return {"generation_scaling": round(scaling, 3), "generation_end_to_end": round(end_to_end, 3),
             "same_generations": all(r[2].equals(local[0][2]) for r in [*local, *on_ray])}
 
 
