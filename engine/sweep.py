@@ -66,7 +66,7 @@ class Plan:
 
     def rest(self, combination: Combination, outputs: Path | None = None) -> Pipeline:
         """The steps the combination runs itself, on the shared steps' table when there are any. With
-        `outputs`, its file sinks (a `path` option) write there, under their files' names: each
+        `outputs`, its sinks' files (`SINK_FILES`) are written there, under their own names: each
         combination's outputs then lie beside its report, and combinations running at once never write
         into one folder (which a run locks while it writes)."""
         whole = self.pipeline(combination)
@@ -191,12 +191,17 @@ def _apply(document: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, A
     return changed
 
 
+SINK_FILES = ("path", "database")
+"""The options that name the file a sink writes: a file sink's `path`, the `duckdb` sink's `database`."""
+
+
 def _redirected(step: Any, folder: Path) -> Any:
-    """A sink step writing its `path` into `folder` instead (any other step as it is)."""
-    path = step.options.get("path")
-    if normalize(str(step.kind)) != "sink" or not isinstance(path, str):
+    """A sink step writing its file (`path`, `database`) into `folder` instead (any other step as it is)."""
+    if normalize(str(step.kind)) != "sink":
         return step
-    return attrs.evolve(step, options={**step.options, "path": str(folder / Path(path).name)})
+    moved = {key: str(folder / Path(value).name) for key, value in step.options.items()
+             if key in SINK_FILES and isinstance(value, str)}
+    return attrs.evolve(step, options={**step.options, **moved}) if moved else step
 
 
 def _part(whole: Pipeline, steps: list[Any]) -> Pipeline:

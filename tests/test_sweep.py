@@ -66,6 +66,35 @@ def test_a_two_by_two_sweep_runs_four_combinations_sharing_source_and_encoder(sw
     assert ran.count("source") == 1 and ran.count("encoder") == 1 and ran.count("cate") == 4
 
 
+def test_each_combination_writes_its_own_duckdb_database_beside_its_report(tmp_path: Path) -> None:
+    (tmp_path / "rows.toml").write_text('''
+[pipeline]
+name = "rows"
+
+[[steps]]
+kind = "source"
+name = "synthetic"
+options = { n = 100, seed = 1, layout = "multi-arm" }
+
+[[steps]]
+kind = "sink"
+name = "duckdb"
+options = { database = "rows.duckdb", table = "rows" }
+''')
+    done = hookyard("sweep", "rows.toml", "--set", "source.n=100,200", "--jobs", "2", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    assert [r["status"] for r in data["runs"]] == ["ok", "ok"]
+    import duckdb
+
+    for row, rows in zip(data["runs"], (100, 200)):
+        (written,) = row["outputs"]
+        assert written == f"runs/{row['index'] + 1:03d}/rows.duckdb"
+        with duckdb.connect(str(tmp_path / "out" / written), read_only=True) as connection:
+            assert connection.execute("SELECT count(*) FROM rows").fetchone()[0] == rows
+    assert not (tmp_path / "rows.duckdb").exists()
+
+
 def test_the_best_combination_is_the_one_with_the_best_metric(swept) -> None:
     _, data, _ = swept
     lifts = [r["metrics"]["lift_true_pct"] for r in data["runs"]]
