@@ -22,7 +22,6 @@ from engine.config import load_pipeline
 from engine.errors import ConfigError, StepError
 from engine.kinds.solver import PartitionedProblem
 from engine import registry as registry_module
-from engine.errors import PluginError
 from engine.testing import ExecutorContract
 from tests.conftest import Endpoint, write_distribution
 from tests.plugin_sources import LEDGER
@@ -161,16 +160,6 @@ def test_a_third_party_source_that_says_its_parts_is_read_a_task_per_part(
     finally:
         registry_module.reset()
 
-
-def test_a_source_whose_parts_are_not_option_sets_is_a_clear_error() -> None:
-    from plugins.executors.ray_io import source_parts
-
-    class Odd:
-        def parts(self) -> str:
-            return "day=1"
-
-    with pytest.raises(PluginError, match=r"Odd.parts\(\) must return a list of option dicts"):
-        source_parts(Odd())
 
 
 def test_fitting_and_scoring_in_one_run_gives_the_local_effects() -> None:

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from engine import filters as filtering
 from engine import progress
-from engine.errors import DataError
+from engine.errors import DataError, PluginError
 from engine.flow import Flow
 
 
@@ -49,6 +49,19 @@ protocol = DataSource
 def run_step(plugin: DataSource, flow: Flow) -> Flow:
     """Start the flow with the source's whole table."""
     return flow.evolve(table=plugin.to_arrow())
+
+
+def parts_of(plugin: Any) -> list[dict[str, Any]] | None:
+    """The option sets of a source's parts (`parts()`, the "parts" capability), None when it has none or
+    cannot split as it is set up; a source that answers something else is a clear error."""
+    parts = getattr(plugin, "parts", None)
+    if not callable(parts):
+        return None
+    found = parts()
+    if found is not None and not (isinstance(found, list) and all(isinstance(p, dict) for p in found)):
+        raise PluginError(f"{type(plugin).__name__}.parts() must return a list of option dicts (one per part) or "
+                          f"None, got {found!r:.80}")
+    return found
 
 
 def with_progress(reader: Any, *, desc: str) -> Any:

@@ -2,8 +2,8 @@
 streamed by read tasks over its row groups, and a source that says its parts (the "parts" capability:
 a `duckdb` source's other files, a third party's partitions) one read task per part (`ray_read`: the
 same rows, projection and filter, in the source's order); a table in memory is split into blocks;
-any other source is read here, on the driver, batch by batch into the object store. Every block is numbered in the stream's order and holds whole
-batches. The rows come back to the driver, in order and batch by batch, through a `DatasetStage`
+any other source is read here, on the driver, batch by batch into the object store. Every block is
+numbered in the stream's order and holds whole batches. The rows come back to the driver, in order and batch by batch, through a `DatasetStage`
 (which joins a solver's plan onto them when the solver was the last step on the cluster)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from engine.errors import PluginError
+from engine.kinds.source import parts_of
 from engine.stages import SourceStage, Stage, TableStage
 
 
@@ -52,19 +52,6 @@ def parquet_files(plugin: Any) -> list[str] | None:
             return None
         files.extend(found)
     return files
-
-
-def source_parts(plugin: Any) -> list[dict[str, Any]] | None:
-    """The option sets of a source's parts (`parts()`, the "parts" capability), None when it has none or
-    cannot split as it is set up; a source that answers something else is a clear error."""
-    parts = getattr(plugin, "parts", None)
-    if not callable(parts):
-        return None
-    found = parts()
-    if found is not None and not (isinstance(found, list) and all(isinstance(p, dict) for p in found)):
-        raise PluginError(f"{type(plugin).__name__}.parts() must return a list of option dicts (one per part) or "
-                          f"None, got {found!r:.80}")
-    return found
 
 
 @attrs.frozen
@@ -119,7 +106,7 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
                                         block_rows, batch, reading)
             facts["ray_read"] = {"by": "row groups", "tasks": tasks}
             return read, schema
-    parts = source_parts(stage.plugin) if source is not None else None
+    parts = parts_of(stage.plugin) if source is not None else None
     if parts:
         facts["ray_read"] = {"by": "parts", "tasks": len(parts)}
         return ray_read.read_parts(*source, parts, batch * max(1, BLOCK_ROWS // batch), batch, reading), schema

@@ -2,9 +2,9 @@
 of many batches: a `duckdb` source's local Parquet files in ranges of whole batches (cut where the
 local stream cuts them, `read`), and any source that says its parts (a `duckdb` source's other files:
 hive folders, S3, CSV, JSON; a third party's partitions) a task per part, each building the source
-over its one part (`read_parts`). Reading overlaps the steps after it, and the
-input never sits in the object store whole: a read task that asks for a row-wise pool's resources
-runs inside its actors (Ray Data fuses the two).
+over its one part (`read_parts`). Reading overlaps the steps after it, and the input never sits in
+the object store whole: a read task that asks for a row-wise pool's resources runs inside its actors
+(Ray Data fuses the two).
 
 `ray.data.read_parquet` is not used: it splits a large file into blocks out of order, and a
 decoder's output depends on which prompts share its batch.

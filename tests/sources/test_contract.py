@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine.errors import PluginError
+from engine.kinds.source import parts_of
 from engine.testing import SourceContract
 from tests.sources.conftest import sales
 
@@ -69,3 +71,12 @@ class TestDuckDBTable(DuckDBContract):
 class TestDuckDBSql(DuckDBContract):
     where = {"database": "sales.duckdb", "sql": "SELECT id, amount * 2 AS doubled, region FROM sales WHERE id < $limit",
              "params": {"limit": 40}}
+
+
+def test_a_source_whose_parts_are_not_option_sets_is_a_clear_error() -> None:
+    class Odd:
+        def parts(self) -> str:
+            return "day=1"
+
+    with pytest.raises(PluginError, match=r"Odd.parts\(\) must return a list of option dicts"):
+        parts_of(Odd())
