@@ -12,11 +12,12 @@ the partitioned `mckp` dual on actors.
    GPT-2-shaped model (4 layers, 256 wide, a 1,000-word vocabulary, saved with save_pretrained): the
    throughput of 2 Ray model actors over one in-process decoder, one torch thread each, on a running
    cluster: the prompts over the decoder step's own seconds, the model loaded beforehand on both
-   sides; on Ray the actors' batches' seconds over the 2 actors (their first calls included, their
-   start and Ray Data's dispatch between blocks not), after one untimed run of 64 prompts that
-   starts Ray Data's helper actors as a running cluster has them; 5 pairs of runs, taken as the apply runs are,
-   the median of the pairs' ratios. generation_end_to_end is the same of the whole runs' wall
-   times, everything included.
+   sides; in process, a fresh process without Ray for each run; on Ray the actors' batches' seconds
+   over the 2 actors (their first calls included, their start and Ray Data's dispatch between blocks
+   not), after one untimed run of 64 prompts that starts Ray Data's helper actors as a running
+   cluster has them; 5 pairs of runs, taken as the apply runs are, the median of the pairs' ratios.
+   generation_end_to_end is the same of the whole runs' wall times, torch's import and the model
+   load included on both sides.
 3. mckp_rounds, mckp_bytes_exchanged: the partitioned dual at 20,000,000 units x 3 treatments
    (2,000,000 with --quick) in 10 partitions on 2 actors: the calls made to all workers, and the bytes
    their arguments and answers take (the final plan's share apart); the plan must equal the local
@@ -51,6 +52,9 @@ CPUS = 2
 ACTORS = 2
 REPEATS = 3
 """Pairs of apply runs (local, then Ray) whose ratios' median counts: a pair shares the machine's moment."""
+
+OPTIONS = {"max_new_tokens": 16}
+"""The decoder's options besides its model."""
 
 WARM_UP_PROMPTS = 64
 """Prompts of one untimed Ray run first: the cluster then runs as a running one does, with Ray Data's
@@ -122,58 +126,83 @@ def tiny_gpt2(folder: Path) -> Path:
     return folder
 
 
+def generation_run(work: Path, executor: str, decoder: object, settings: dict, prompts: str = "prompts"
+                   ) -> tuple[float, float, pa.Table]:
+    """One run of the prompts file `prompts` through `decoder` (a name, built with OPTIONS over the model in
+    `work`, or a loaded plugin): its wall time, the decoder step's seconds and its rows."""
+    import engine
+
+    options = {"model": str(work / "gpt2"), **OPTIONS}
+    pipeline = engine.Pipeline([
+        engine.Step("source", "duckdb", options={"path": str(work / f"{prompts}.parquet")}),
+        engine.Step("decoder", decoder, options=options if isinstance(decoder, str) else {}),
+    ], executor={"name": executor, "options": {"batch_size": 32, **settings}})
+    started = time.perf_counter()
+    result = pipeline.run()
+    return time.perf_counter() - started, result.steps[1].seconds, result.table
+
+
+def in_process(work: str) -> tuple[float, float, str]:
+    """One local run in a fresh process, one torch thread, no Ray in it: the decoder loaded, then given to
+    the run. Its wall time with the load, the decoder step's seconds, and the file of its rows."""
+    import torch
+
+    from engine.registry import default_registry
+
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    loaded = default_registry().build("decoder", "greedy", model=str(Path(work) / "gpt2"), **OPTIONS).load()
+    _, step_s, table = generation_run(Path(work), "local", loaded, {})
+    rows = Path(work) / "in-process.parquet"
+    pq.write_table(table, rows)
+    return time.perf_counter() - started, step_s, str(rows)
+
+
+def local_generation(work: Path) -> tuple[float, float, pa.Table]:
+    """`in_process` in a process of its own (spawned: nothing of this one's Ray in it)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        wall, step_s, rows = pool.submit(in_process, str(work)).result()
+    return wall, step_s, pq.read_table(rows)
+
+
 def generation_scaling(work: Path, prompts: int) -> dict:
     """The throughput of 2 model actors over 1 in-process decoder, and whether the generations agree.
 
     The throughput is the prompts over the time the decoder step spent on them, its model loaded
     beforehand on both sides (each Ray actor loads it as it starts; in process, the decoder is loaded
-    and then given to the step): in process, the step's own seconds; on Ray, the seconds the actors'
-    batches took (the tally's), over the 2 actors that share them. Each side's first calls are in it;
-    the actors' start and Ray Data's dispatch between blocks are not. The end-to-end ratio compares
-    the two runs' wall times, everything included (the model load too)."""
+    and then given to the step): in process, the step's own seconds, in a fresh process without Ray;
+    on Ray, the seconds the actors' batches took (the tally's), over the 2 actors that share them.
+    Each side's first calls are in it; the actors' start and Ray Data's dispatch between blocks are
+    not. The end-to-end ratio compares the two runs' wall times, everything included: on both sides
+    importing torch and transformers and loading the model (the actors as they start)."""
     import ray
-    import torch
 
-    import engine
-    from engine.registry import default_registry
-
-    model = tiny_gpt2(work / "gpt2")
+    tiny_gpt2(work / "gpt2")
     rng = np.random.default_rng(0)
     table = pa.table({"id": np.arange(prompts), "prompt": [" ".join(f"w{w}" for w in rng.integers(0, 997, 8))
                                                            for _ in range(prompts)]})
     pq.write_table(table, work / "prompts.parquet")
     pq.write_table(table.slice(0, WARM_UP_PROMPTS), work / "warm-up.parquet")
-    options = {"model": str(model), "max_new_tokens": 16}
-
-    def run(executor: str, decoder: object, settings: dict, prompts: str = "prompts") -> tuple[float, float, pa.Table]:
-        pipeline = engine.Pipeline([
-            engine.Step("source", "duckdb", options={"path": str(work / f"{prompts}.parquet")}),
-            engine.Step("decoder", decoder, options=options if isinstance(decoder, str) else {}),
-        ], executor={"name": executor, "options": {"batch_size": 32, **settings}})
-        started = time.perf_counter()
-        result = pipeline.run()
-        return time.perf_counter() - started, result.steps[1].seconds, result.table
-
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    loaded = default_registry().build("decoder", "greedy", **options).load()
-    load_s = time.perf_counter() - started
     ray.init(num_cpus=CPUS, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        run("ray", "greedy", {"concurrency": ACTORS}, "warm-up")
+        generation_run(work, "ray", "greedy", {"concurrency": ACTORS}, "warm-up")
         time.sleep(SETTLE_S)
-        runs = in_pairs(GENERATION_REPEATS, {"local": lambda: run("local", loaded, {}),
-                                             "ray": lambda: run("ray", "greedy", {"concurrency": ACTORS})})
+        runs = in_pairs(GENERATION_REPEATS, {"local": lambda: local_generation(work),
+                                             "ray": lambda: generation_run(work, "ray", "greedy",
+                                                                           {"concurrency": ACTORS})})
         local, on_ray = runs["local"], runs["ray"]
     finally:
         ray.shutdown()
     scaling = 1 / paired([r[1] for r in local], [r[1] / ACTORS for r in on_ray])
-    end_to_end = 1 / paired([r[0] + load_s for r in local], [r[0] for r in on_ray])
+    end_to_end = 1 / paired([r[0] for r in local], [r[0] for r in on_ray])
     print(f"generation of {prompts:,} prompts, {GENERATION_REPEATS} pairs of runs: one in-process decoder "
           f"{', '.join(f'{r[1]:.1f}' for r in local)} s in the step, 2 Ray actors "
           f"{', '.join(f'{r[1]:.1f}' for r in on_ray)} s between them: throughput x{scaling:.2f} (the median of "
           f"the pairs' {', '.join(f'{l[1] / (r[1] / ACTORS):.2f}' for l, r in zip(local, on_ray))}); whole runs "
-          f"{', '.join(f'{r[0] + load_s:.1f}' for r in local)} s (the model load included) and "
+          f"{', '.join(f'{r[0]:.1f}' for r in local)} s (the model load included) and "
           f"{', '.join(f'{r[0]:.1f}' for r in on_ray)} s (end to end x{end_to_end:.2f})")
     return {"generation_scaling": round(scaling, 3), "generation_end_to_end": round(end_to_end, 3),
             "same_generations": all(r[2].equals(local[0][2]) for r in [*local, *on_ray])}
