@@ -51,7 +51,7 @@ GOALS = {"ray_vs_local": 1.2, "generation_scaling": 1.7}
 CPUS = 2
 ACTORS = 2
 REPEATS = 3
-"""Pairs of apply runs (local, then Ray) whose ratios' median counts: a pair shares the machine's moment."""
+"""Pairs of apply runs (see `in_pairs`) whose ratios' median counts: a pair shares the machine's moment."""
 
 OPTIONS = {"max_new_tokens": 16}
 """The decoder's options besides its model."""
@@ -61,8 +61,7 @@ WARM_UP_PROMPTS = 64
 helper actors (its stats, autoscaling and actor-location actors, about 4 s of CPU to start) up."""
 
 GENERATION_REPEATS = 5
-"""Pairs of generation runs (in process, then on the cluster), as REPEATS (a pair takes about 20 s)."""
-
+"""Pairs of generation runs, as REPEATS (a pair takes about 25 s)."""
 
 SETTLE_S = 3.0
 """Seconds a Ray run's actors and processes are given to go before the next run starts."""
@@ -91,6 +90,7 @@ def ray_vs_local(work: Path, rows: int) -> tuple[float, bool]:
     fit_s, _ = hookyard("fit", str(FIT), "--model", str(model), "--quiet")
     print(f"fit on the 30,000-row experiment: {fit_s:.1f} s")
     path = base(rows)
+
     def run(executor: str) -> float:
         out = work / f"{executor}.parquet"
         settings = [] if executor == "local" else ["--set", 'pipeline.executor.name="ray"',
