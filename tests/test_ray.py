@@ -131,6 +131,20 @@ def test_a_hive_folder_is_read_by_a_task_per_file_with_the_local_rows(tmp_path: 
     assert on_ray.table.column("month").to_pylist()[:41] == [10] * 40 + [2], "files in DuckDB's order"
 
 
+def test_a_glob_over_hive_named_folders_keeps_the_columns_their_names_give(tmp_path: Path) -> None:
+    for year in (2022, 2023):
+        (tmp_path / f"year={year}").mkdir()
+        pq.write_table(pa.table({"id": list(range(year % 10, year % 10 + 30))}), tmp_path / f"year={year}" / "part.parquet")
+
+    def read(executor: str) -> engine.RunResult:
+        return engine.Pipeline([engine.Step("source", "duckdb", options={"path": str(tmp_path / "*" / "part.parquet")})],
+                               executor={"name": executor}).run()
+
+    on_ray, local = read("ray"), read("local")
+    assert local.table.column_names == ["id", "year"] and on_ray.table.equals(local.table)
+    assert on_ray.flow.facts["ray_read"] == {"by": "parts", "tasks": 2}, "the files' own columns lack the year"
+
+
 def test_a_parquet_glob_on_s3_is_read_on_the_cluster_with_the_local_rows(s3: Endpoint, httpfs_directory: Path) -> None:
     options = {"path": "s3://lake/hive", "filters": [["year", "==", 2023]], "storage_options": s3.options(),
                "s3": "httpfs", "extension_directory": str(httpfs_directory)}

@@ -8,8 +8,6 @@ numbered in the stream's order and holds whole batches. The rows come back to th
 
 from __future__ import annotations
 
-import glob
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,24 +32,27 @@ ACTOR_SHARE = 0.5
 Data starves the tasks around a pool that holds every CPU (reads that do not run inside it, joins)."""
 
 
-def parquet_files(plugin: Any) -> list[str] | None:
-    """The local Parquet files a `duckdb` source reads, sorted as DuckDB expands a glob, when Ray can read
-    them the same way (no S3, no hive columns, no SQL or table); else None."""
+def row_groups(plugin: Any, names: list[str]) -> list[tuple[str, int, int]] | None:
+    """The row groups (path, number, rows) of the local Parquet files a `duckdb` source reads, in the order
+    it reads them (`files()`, DuckDB's own glob), when Ray can read them as the source does: every file
+    holds every column the source gives (`names`: no hive columns from the folders' names), no S3, no
+    SQL or table; else None."""
+    import pyarrow.parquet as pq
+
     from plugins.sources.duckdb_source import DuckDBSource
 
-    if not isinstance(plugin, DuckDBSource) or plugin.path is None or plugin.hive_partitioning:
+    if not isinstance(plugin, DuckDBSource) or plugin.hive_partitioning:
         return None
-    patterns = [plugin.path] if isinstance(plugin.path, str) else list(plugin.path)
-    files: list[str] = []
-    for pattern in patterns:
-        pattern = os.path.expanduser(pattern)
-        if "://" in pattern or not (plugin.format == "parquet" or pattern.endswith(".parquet")):
+    files = plugin.files()
+    if not files or any("://" in f or not (plugin.format == "parquet" or f.endswith(".parquet")) for f in files):
+        return None
+    groups = []
+    for path in files:
+        metadata = pq.ParquetFile(path).metadata
+        if not set(names) <= set(metadata.schema.to_arrow_schema().names):
             return None
-        found = sorted(glob.glob(pattern, recursive=True)) if plugin.glob and glob.has_magic(pattern) else [pattern]
-        if not found or not all(os.path.isfile(f) for f in found):
-            return None
-        files.extend(found)
-    return files
+        groups.extend((path, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups))
+    return groups or None
 
 
 @attrs.frozen
@@ -89,23 +90,16 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
     assert isinstance(stage, SourceStage)
     schema = stage.timed(stage.plugin.schema)
     batch = batch_size or DEFAULT_BATCH
-    files = parquet_files(stage.plugin)
-    if files is not None:
-        import pyarrow.parquet as pq
-
+    groups = row_groups(stage.plugin, schema.names)
+    if groups:
         from engine import filters
 
-        groups = []
-        for path in files:
-            metadata = pq.ParquetFile(path).metadata
-            groups.extend((path, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups))
-        if groups:
-            expr = filters.parse(stage.plugin.filters)
-            block_rows = batch * block_batches(sum(rows for _, _, rows in groups), batch, reading.actors)
-            read, tasks = ray_read.read(groups, schema.names, None if expr is None else filters.to_arrow(expr),
-                                        block_rows, batch, reading)
-            facts["ray_read"] = {"by": "row groups", "tasks": tasks}
-            return read, schema
+        expr = filters.parse(stage.plugin.filters)
+        block_rows = batch * block_batches(sum(rows for _, _, rows in groups), batch, reading.actors)
+        read, tasks = ray_read.read(groups, schema.names, None if expr is None else filters.to_arrow(expr),
+                                    block_rows, batch, reading)
+        facts["ray_read"] = {"by": "row groups", "tasks": tasks}
+        return read, schema
     parts = parts_of(stage.plugin) if source is not None else None
     if parts:
         facts["ray_read"] = {"by": "parts", "tasks": len(parts)}
