@@ -407,6 +407,37 @@ def test_an_unreachable_address_is_a_clear_error_before_anything_runs(tmp_path: 
     assert not (tmp_path / "out.parquet").exists()
 
 
+def test_without_an_address_a_run_joins_the_cluster_ray_address_names(work: Path) -> None:
+    """RAY_ADDRESS (Ray's own variable; `ray job submit` sets it) names the cluster when the options do
+    not: a `hookyard run` with `num_cpus` (the option of a cluster of its own) joins this session's
+    cluster as one more job, and writes the local plan. Ray itself refused `num_cpus` there."""
+    from ray._private import state
+
+    address = ray.get_runtime_context().gcs_address
+    sets = [f'pipeline.model="{work / "model"}"', f'source.path="{work / "base.parquet"}"',
+            "solver.params.budget=90", f'sink.path="{work / "joined.parquet"}"',
+            'pipeline.executor.name="ray"', "pipeline.executor.options.num_cpus=1", *RAY]
+    jobs = len(state.jobs())
+    done = subprocess.run([sys.executable, "-m", "engine", "run", str(APPLY), "--quiet", "--no-report",
+                           *(a for s in sets for a in ("--set", s))], capture_output=True, text=True, cwd=work,
+                          env={**os.environ, "RAY_ADDRESS": address, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(state.jobs()) == jobs + 1
+    apply(work, "local", "joined-local.parquet")
+    assert pq.read_table(work / "joined.parquet").equals(pq.read_table(work / "joined-local.parquet"))
+
+
+def test_an_unreachable_ray_address_is_named_as_the_variable_to_unset(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from plugins.executors.ray_cluster import cluster_address, check_address
+
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:9")
+    with pytest.raises(ConfigError, match=r"no Ray cluster answers at '127.0.0.1:9' \(the RAY_ADDRESS;.*unset RAY_ADDRESS"):
+        check_address(*cluster_address(None))
+    monkeypatch.setenv("RAY_ADDRESS", "local")
+    assert cluster_address(None) == (None, "RAY_ADDRESS") and cluster_address("auto") == ("auto", "address")
+
+
 class TestRayExecutorContract(ExecutorContract):
     name = "ray"
 

@@ -12,8 +12,8 @@ from plugins.executors.ray_cluster import require_ray
 
 
 class RayExecutor:
-    """Runs on Ray: the cluster at `address` ("auto", "host:port", "ray://..."), or a new local one with
-    `num_cpus` CPUs when None; `batch_size` rows per batch; `concurrency` actors per row-wise chain and
+    """Runs on Ray: the cluster at `address` ("auto", "host:port", "ray://..."), else at RAY_ADDRESS, else
+    a new local one with `num_cpus` CPUs; `batch_size` rows per batch; `concurrency` actors per row-wise chain and
     for the partitioned `mckp` (the cluster's CPUs when None); `num_gpus` for each decoder actor;
     a solver's blocks grouped in partitions of `partition_rows`; the driver's temporary files under
     `spool`. With `sink_blocks`, a last `parquet` sink of a run that keeps no rows is written by the
