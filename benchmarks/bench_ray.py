@@ -3,11 +3,14 @@ the partitioned `mckp` dual on actors.
 
 1. ray_vs_local: examples/uplift-apply.toml (onehot -> dml effect -> mckp -> parquet) over a customer
    base of 20,000,000 rows (2,000,000 with --quick), each run as a whole `hookyard run` process: the
-   wall time on a new local Ray cluster of 2 CPUs (its start included) over the local executor's:
-   3 pairs of runs, the median of the pairs' ratios (this machine's speed drifts by tens of percent
-   over minutes, and a pair shares its moment; the pairs alternate which side goes first, and a Ray
-   run's processes are given SETTLE_S to go before the next run), and whether both wrote the same
-   plan.
+   wall time on a running local Ray cluster of 2 CPUs (started here, given one untimed run of
+   WARM_UP_ROWS first as a cluster in use has had, the run joining it by its address) over the local
+   executor's (with no cluster running); ray_vs_local_cold is the same for a run that starts a
+   cluster of its own and shuts it down (Ray's start and stop, 5-6 s, included). 3 rounds of the
+   three runs, the median of each round's ratios (this machine's speed drifts by tens of percent
+   over minutes, and a round shares its moment; the rounds alternate whether the local run goes
+   first or last, and a Ray run's processes are given SETTLE_S to go before the next run), and
+   whether all wrote the same plan.
 2. generation_scaling: 2,000 prompts (400 with --quick) through `greedy` on a randomly initialised
    GPT-2-shaped model (4 layers, 256 wide, a 1,000-word vocabulary, saved with save_pretrained): the
    throughput of 2 Ray model actors over one in-process decoder, one torch thread each, on a running
@@ -15,7 +18,7 @@ the partitioned `mckp` dual on actors.
    sides; in process, a fresh process without Ray for each run; on Ray the actors' batches' seconds
    over the 2 actors (their first calls included, their start and Ray Data's dispatch between blocks
    not), after one untimed run of 64 prompts that starts Ray Data's helper actors as a running
-   cluster has them; 5 pairs of runs, taken as the apply runs are, the median of the pairs' ratios.
+   cluster has them; 9 pairs of runs, taken as the apply runs are, the median of the pairs' ratios.
    generation_end_to_end is the same of the whole runs' wall times, torch's import and the model
    load included on both sides.
 3. mckp_rounds, mckp_bytes_exchanged: the partitioned dual at 20,000,000 units x 3 treatments
@@ -51,7 +54,12 @@ GOALS = {"ray_vs_local": 1.2, "generation_scaling": 1.7}
 CPUS = 2
 ACTORS = 2
 REPEATS = 3
-"""Pairs of apply runs (see `in_pairs`) whose ratios' median counts: a pair shares the machine's moment."""
+"""Rounds of apply runs (see `in_rounds`) whose ratios' median counts: a round shares the machine's moment."""
+
+WARM_UP_ROWS = 100_000
+"""Rows of the untimed run a new cluster is given before the timed one: Ray Data's helper actors (its
+stats, autoscaling and actor-location actors, detached: they outlive a job) are then up, as on a
+cluster in use."""
 
 OPTIONS = {"max_new_tokens": 16}
 """The decoder's options besides its model."""
@@ -60,53 +68,83 @@ WARM_UP_PROMPTS = 64
 """Prompts of one untimed Ray run first: the cluster then runs as a running one does, with Ray Data's
 helper actors (its stats, autoscaling and actor-location actors, about 4 s of CPU to start) up."""
 
-GENERATION_REPEATS = 5
-"""Pairs of generation runs, as REPEATS (a pair takes about 25 s)."""
+GENERATION_REPEATS = 9
+"""Rounds of generation runs, a pair each, as REPEATS (a pair takes about 25 s): their ratios spread from
+1.4 to 2.0 in one morning, wider than the apply runs', so more of them."""
 
 SETTLE_S = 3.0
 """Seconds a Ray run's actors and processes are given to go before the next run starts."""
 
 
 def paired(local: list[float], ray: list[float]) -> float:
-    """The median of the pairs' ratios, Ray's time over the local one's."""
+    """The median of the rounds' ratios, Ray's time over the local one's."""
     return statistics.median(r / l for l, r in zip(local, ray, strict=True))
 
 
-def in_pairs(repeats: int, run: dict[str, Callable[[], Any]]) -> dict[str, list[Any]]:
-    """`repeats` pairs of runs of each side (local and ray), the first side alternating from pair to pair
-    (local, ray; ray, local; ...), each Ray run followed by SETTLE_S seconds; every run's result."""
-    results: dict[str, list[Any]] = {"local": [], "ray": []}
-    for pair in range(repeats):
-        for side in ("local", "ray") if pair % 2 == 0 else ("ray", "local"):
+def in_rounds(repeats: int, run: dict[str, Callable[[], Any]]) -> dict[str, list[Any]]:
+    """`repeats` rounds of one run of each side ("local" and the Ray ones), in `run`'s order and reversed
+    from round to round (local first, then last, ...), each Ray run followed by SETTLE_S seconds;
+    every run's result."""
+    results: dict[str, list[Any]] = {side: [] for side in run}
+    for round_ in range(repeats):
+        for side in list(run) if round_ % 2 == 0 else list(run)[::-1]:
             results[side].append(run[side]())
-            if side == "ray":
+            if side != "local":
                 time.sleep(SETTLE_S)
     return results
 
 
-def ray_vs_local(work: Path, rows: int) -> tuple[float, bool]:
-    """Both executors' wall time for the apply pipeline as a whole process, and whether the plans agree."""
+def first_rows(path: Path, rows: int, target: Path) -> Path:
+    """The first `rows` rows of the Parquet file `path`, written to `target`."""
+    pq.write_table(pa.Table.from_batches([next(pq.ParquetFile(path).iter_batches(batch_size=rows))]), target)
+    return target
+
+
+def ray_vs_local(work: Path, rows: int) -> tuple[dict[str, float], bool]:
+    """The wall time of the apply pipeline as a whole process on a running cluster and on a cluster of
+    its own, each over the local executor's (see the module's 1.), and whether the plans agree."""
+    import ray
+
     model = work / "model"
     fit_s, _ = hookyard("fit", str(FIT), "--model", str(model), "--quiet")
     print(f"fit on the 30,000-row experiment: {fit_s:.1f} s")
     path = base(rows)
+    warm_up = apply_file(work, WARM_UP_ROWS, first_rows(path, WARM_UP_ROWS, work / "warm-up-base.parquet"), model,
+                         work / "warm-up.parquet")
 
-    def run(executor: str) -> float:
-        out = work / f"{executor}.parquet"
-        settings = [] if executor == "local" else ["--set", 'pipeline.executor.name="ray"',
-                                                   "--set", f"pipeline.executor.options.num_cpus={CPUS}"]
-        return hookyard("run", str(apply_file(work, rows, path, model, out)), "--quiet", *settings)[0]
+    def run(side: str, pipeline: Path | None = None, address: str | None = None) -> float:
+        out = work / f"{side}.parquet"
+        settings = [] if side == "local" else ["--set", 'pipeline.executor.name="ray"', "--set",
+                                               f'pipeline.executor.options.address="{address}"' if address else
+                                               f"pipeline.executor.options.num_cpus={CPUS}"]
+        return hookyard("run", str(pipeline or apply_file(work, rows, path, model, out)), "--quiet", *settings)[0]
 
-    timed = in_pairs(REPEATS, {"local": lambda: run("local"), "ray": lambda: run("ray")})
-    for executor, runs in timed.items():
-        print(f"apply {rows:,} rows on {executor}: {', '.join(f'{s:.1f}' for s in runs)} s "
+    def on_running_cluster() -> float:
+        ray.init(num_cpus=CPUS, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            address = ray.get_runtime_context().gcs_address
+            run("warm-up", warm_up, address)
+            time.sleep(SETTLE_S)
+            return run("ray", address=address)
+        finally:
+            ray.shutdown()
+
+    timed = in_rounds(REPEATS, {"local": lambda: run("local"), "ray": on_running_cluster, "cold": lambda: run("cold")})
+    for side, runs in timed.items():
+        print(f"apply {rows:,} rows, {SIDES[side]}: {', '.join(f'{s:.1f}' for s in runs)} s "
               f"(median {statistics.median(runs):.1f} s)")
-    ratio = paired(timed["local"], timed["ray"])
-    print(f"pairs' ratios {', '.join(f'{r / l:.3f}' for l, r in zip(timed['local'], timed['ray']))}: median "
-          f"{ratio:.3f} (ratio of the medians {statistics.median(timed['ray']) / statistics.median(timed['local']):.3f})")
-    same = pq.read_table(work / "ray.parquet", columns=["assignment"]).equals(
-        pq.read_table(work / "local.parquet", columns=["assignment"]))
-    return ratio, same
+    ratios = {}
+    for side, key in (("ray", "ray_vs_local"), ("cold", "ray_vs_local_cold")):
+        ratios[key] = paired(timed["local"], timed[side])
+        print(f"{SIDES[side]} over local, the rounds' ratios "
+              f"{', '.join(f'{r / l:.3f}' for l, r in zip(timed['local'], timed[side]))}: median {ratios[key]:.3f} "
+              f"(ratio of the medians {statistics.median(timed[side]) / statistics.median(timed['local']):.3f})")
+    plans = [pq.read_table(work / f"{side}.parquet", columns=["assignment"]) for side in timed]
+    return ratios, all(plan.equals(plans[0]) for plan in plans)
+
+
+SIDES = {"local": "local executor", "ray": "on a running 2-CPU cluster",
+         "cold": "on a 2-CPU cluster of its own (its start and stop included)"}
 
 
 def tiny_gpt2(folder: Path) -> Path:
@@ -190,7 +228,7 @@ def generation_scaling(work: Path, prompts: int) -> dict:
     try:
         generation_run(work, "ray", "greedy", {"concurrency": ACTORS}, "warm-up")
         time.sleep(SETTLE_S)
-        runs = in_pairs(GENERATION_REPEATS, {"local": lambda: local_generation(work),
+        runs = in_rounds(GENERATION_REPEATS, {"local": lambda: local_generation(work),
                                              "ray": lambda: generation_run(work, "ray", "greedy",
                                                                            {"concurrency": ACTORS})})
         local, on_ray = runs["local"], runs["ray"]
@@ -248,10 +286,11 @@ def main() -> None:
     rows = 2_000_000 if args.quick else 20_000_000
     prompts = 400 if args.quick else 2_000
     work = Path(tempfile.mkdtemp(prefix="hookyard-bench-ray-"))
-    ratio, same_plan = ray_vs_local(work, rows)
+    ratios, same_plan = ray_vs_local(work, rows)
     generation = generation_scaling(work, prompts)
     mckp = mckp_on_actors(rows)
-    figures = {"rows": rows, "ray_vs_local": round(ratio, 3), "same_plan_as_local": same_plan, **generation,
+    figures = {"rows": rows, **{key: round(ratio, 3) for key, ratio in ratios.items()}, "same_plan_as_local": same_plan,
+               **generation,
                "prompts": prompts, **mckp}
     for key, goal in GOALS.items():
         print(f"  {key}: {figures[key]:.3f} (goal {'<=' if key == 'ray_vs_local' else '>='} {goal})")
