@@ -33,12 +33,13 @@ same plan as local.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,19 @@ def in_rounds(repeats: int, run: dict[str, Callable[[], Any]]) -> dict[str, list
     return results
 
 
+@contextlib.contextmanager
+def local_cluster() -> Iterator[str]:
+    """A new local Ray cluster of CPUS CPUs held by this process (never one already running on the
+    machine), its address given, shut down after."""
+    import ray
+
+    ray.init(address="local", num_cpus=CPUS, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
 def first_rows(path: Path, rows: int, target: Path) -> Path:
     """The first `rows` rows of the Parquet file `path`, written to `target`."""
     pq.write_table(pa.Table.from_batches([next(pq.ParquetFile(path).iter_batches(batch_size=rows))]), target)
@@ -103,8 +117,6 @@ def first_rows(path: Path, rows: int, target: Path) -> Path:
 def ray_vs_local(work: Path, rows: int) -> tuple[dict[str, float], bool]:
     """The wall time of the apply pipeline as a whole process on a running cluster and on a cluster of
     its own, each over the local executor's (see the module's 1.), and whether the plans agree."""
-    import ray
-
     model = work / "model"
     fit_s, _ = hookyard("fit", str(FIT), "--model", str(model), "--quiet")
     print(f"fit on the 30,000-row experiment: {fit_s:.1f} s")
@@ -120,14 +132,10 @@ def ray_vs_local(work: Path, rows: int) -> tuple[dict[str, float], bool]:
         return hookyard("run", str(pipeline or apply_file(work, rows, path, model, out)), "--quiet", *settings)[0]
 
     def on_running_cluster() -> float:
-        ray.init(num_cpus=CPUS, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        try:
-            address = ray.get_runtime_context().gcs_address
+        with local_cluster() as address:
             run("warm-up", warm_up, address)
             time.sleep(SETTLE_S)
             return run("ray", address=address)
-        finally:
-            ray.shutdown()
 
     timed = in_rounds(REPEATS, {"local": lambda: run("local"), "ray": on_running_cluster, "cold": lambda: run("cold")})
     for side, runs in timed.items():
@@ -216,24 +224,19 @@ def generation_scaling(work: Path, prompts: int) -> dict:
     Each side's first calls are in it; the actors' start and Ray Data's dispatch between blocks are
     not. The end-to-end ratio compares the two runs' wall times, everything included: on both sides
     importing torch and transformers and loading the model (the actors as they start)."""
-    import ray
-
     tiny_gpt2(work / "gpt2")
     rng = np.random.default_rng(0)
     table = pa.table({"id": np.arange(prompts), "prompt": [" ".join(f"w{w}" for w in rng.integers(0, 997, 8))
                                                            for _ in range(prompts)]})
     pq.write_table(table, work / "prompts.parquet")
     pq.write_table(table.slice(0, WARM_UP_PROMPTS), work / "warm-up.parquet")
-    ray.init(num_cpus=CPUS, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
+    with local_cluster():
         generation_run(work, "ray", "greedy", {"concurrency": ACTORS}, "warm-up")
         time.sleep(SETTLE_S)
         runs = in_rounds(GENERATION_REPEATS, {"local": lambda: local_generation(work),
                                              "ray": lambda: generation_run(work, "ray", "greedy",
                                                                            {"concurrency": ACTORS})})
-        local, on_ray = runs["local"], runs["ray"]
-    finally:
-        ray.shutdown()
+    local, on_ray = runs["local"], runs["ray"]
     scaling = 1 / paired([r[1] for r in local], [r[1] / ACTORS for r in on_ray])
     end_to_end = 1 / paired([r[0] for r in local], [r[0] for r in on_ray])
     print(f"generation of {prompts:,} prompts, {GENERATION_REPEATS} pairs of runs: one in-process decoder "
@@ -248,8 +251,6 @@ def generation_scaling(work: Path, prompts: int) -> dict:
 
 def mckp_on_actors(units: int) -> dict:
     """The partitioned dual on 2 actors against the local partitioned solve of the same problem."""
-    import ray
-
     from engine.kinds.solver import PartitionedProblem
     from plugins.executors.ray_assign import OnRay
     from plugins.solvers.mckp import MCKPSolver
@@ -260,14 +261,11 @@ def mckp_on_actors(units: int) -> dict:
     started = time.perf_counter()
     local = MCKPSolver().solve_partitioned(problem)
     local_s = time.perf_counter() - started
-    ray.init(num_cpus=CPUS, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
+    with local_cluster():
         solver = OnRay(MCKPSolver(), actors=2)
         started = time.perf_counter()
         distributed = solver.solve_partitioned(problem)
         ray_s = time.perf_counter() - started
-    finally:
-        ray.shutdown()
     workers = solver.workers
     same = bool(np.array_equal(distributed.assignment, local.assignment) and distributed.objective == local.objective
                 and distributed.bound == local.bound)
@@ -289,9 +287,8 @@ def main() -> None:
     ratios, same_plan = ray_vs_local(work, rows)
     generation = generation_scaling(work, prompts)
     mckp = mckp_on_actors(rows)
-    figures = {"rows": rows, **{key: round(ratio, 3) for key, ratio in ratios.items()}, "same_plan_as_local": same_plan,
-               **generation,
-               "prompts": prompts, **mckp}
+    figures = {"rows": rows, **{key: round(ratio, 3) for key, ratio in ratios.items()},
+               "same_plan_as_local": same_plan, **generation, "prompts": prompts, **mckp}
     for key, goal in GOALS.items():
         print(f"  {key}: {figures[key]:.3f} (goal {'<=' if key == 'ray_vs_local' else '>='} {goal})")
     print(json.dumps(figures))

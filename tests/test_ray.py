@@ -175,7 +175,6 @@ def test_a_third_party_source_that_says_its_parts_is_read_a_task_per_part(
         registry_module.reset()
 
 
-
 def test_fitting_and_scoring_in_one_run_gives_the_local_effects() -> None:
     """The fit pipeline fits on the driver, then streams the experiment's rows through Ray actors built
     from the fitted JSON states."""

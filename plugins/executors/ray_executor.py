@@ -13,10 +13,10 @@ from plugins.executors.ray_cluster import require_ray
 
 class RayExecutor:
     """Runs on Ray: the cluster at `address` ("auto", "host:port", "ray://..."), else at RAY_ADDRESS, else
-    a new local one with `num_cpus` CPUs; `batch_size` rows per batch; `concurrency` actors per row-wise chain and
-    for the partitioned `mckp` (the cluster's CPUs when None); `num_gpus` for each decoder actor;
-    a solver's blocks grouped in partitions of `partition_rows`; the driver's temporary files under
-    `spool`. With `sink_blocks`, a last `parquet` sink of a run that keeps no rows is written by the
+    a new local one with `num_cpus` CPUs; `batch_size` rows per batch; `concurrency` actors per
+    row-wise chain and for the partitioned `mckp` (the cluster's CPUs when None); `num_gpus` for each
+    decoder actor; a solver's blocks grouped in partitions of `partition_rows`; the driver's temporary
+    files under `spool`. With `sink_blocks`, a last `parquet` sink of a run that keeps no rows is written by the
     cluster as a folder at its path, one file per block (else the driver writes the sink's one file).
     Fitting runs on the driver, as the local executor does it (once, on the training data); the
     independent tasks a fit maps (`engine.tasks`: `dml`'s cross-fitting folds) run as Ray tasks.

@@ -3,8 +3,9 @@ streamed by read tasks over its row groups, and a source that says its parts (th
 a `duckdb` source's other files, a third party's partitions) one read task per part (`ray_read`: the
 same rows, projection and filter, in the source's order); a table in memory is split into blocks;
 any other source is read here, on the driver, batch by batch into the object store. Every block is
-numbered in the stream's order and holds whole batches. The rows come back to the driver, in order and batch by batch, through a `DatasetStage`
-(which joins a solver's plan onto them when the solver was the last step on the cluster)."""
+numbered in the stream's order and holds whole batches. The rows come back to the driver, in order
+and batch by batch, through a `DatasetStage` (which joins a solver's plan onto them when the solver
+was the last step on the cluster)."""
 
 from __future__ import annotations
 
@@ -32,19 +33,20 @@ ACTOR_SHARE = 0.5
 Data starves the tasks around a pool that holds every CPU (reads that do not run inside it, joins)."""
 
 
-def row_groups(plugin: Any, names: list[str]) -> list[tuple[str, int, int]] | None:
+def row_groups(plugin: Any, names: list[str], parts: list[dict[str, Any]] | None
+               ) -> list[tuple[str, int, int]] | None:
     """The row groups (path, number, rows) of the local Parquet files a `duckdb` source reads, in the order
-    it reads them (`files()`, DuckDB's own glob), when Ray can read them as the source does: every file
-    holds every column the source gives (`names`: no hive columns from the folders' names), no S3, no
-    SQL or table; else None."""
+    it reads them (its `parts`, one file each, as DuckDB's own glob lists them), when Ray can read them
+    as the source does: every file holds every column the source gives (`names`: no hive columns from
+    the folders' names), no S3, no SQL or table; else None."""
     import pyarrow.parquet as pq
 
     from plugins.sources.duckdb_source import DuckDBSource
 
-    if not isinstance(plugin, DuckDBSource) or plugin.hive_partitioning:
+    if not isinstance(plugin, DuckDBSource) or plugin.hive_partitioning or not parts:
         return None
-    files = plugin.files()
-    if not files or any("://" in f or not (plugin.format == "parquet" or f.endswith(".parquet")) for f in files):
+    files = [part["path"] for part in parts]
+    if any("://" in f or not (plugin.format == "parquet" or f.endswith(".parquet")) for f in files):
         return None
     groups = []
     for path in files:
@@ -90,7 +92,8 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
     assert isinstance(stage, SourceStage)
     schema = stage.timed(stage.plugin.schema)
     batch = batch_size or DEFAULT_BATCH
-    groups = row_groups(stage.plugin, schema.names)
+    parts = parts_of(stage.plugin)
+    groups = row_groups(stage.plugin, schema.names, parts)
     if groups:
         from engine import filters
 
@@ -100,8 +103,7 @@ def dataset(stage: Stage, batch_size: int | None, reading: Reading, source: tupl
                                     block_rows, batch, reading)
         facts["ray_read"] = {"by": "row groups", "tasks": tasks}
         return read, schema
-    parts = parts_of(stage.plugin) if source is not None else None
-    if parts:
+    if parts and source is not None:
         facts["ray_read"] = {"by": "parts", "tasks": len(parts)}
         return ray_read.read_parts(*source, parts, batch * max(1, BLOCK_ROWS // batch), batch, reading), schema
     refs = [ray.put(numbered(table, n)) for n, table in enumerate(stage.stream())]
